@@ -1,0 +1,481 @@
+"""Public functions: numpy in, numpy out, channel-last like scikit-image.
+
+``inpaint``, ``denoise`` and ``decloud`` check and convert their inputs, build the gradient
+network and the ADMM scheme of the task, run the shared ADMM loop
+(:func:`pyngr.solvers.run_admm`) and convert the answer back to the caller's layout, dtype
+and value range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from .errors import DeviceError, InputError
+from .networks import GradientNetwork
+from .presets import Settings, get_settings
+from .solvers import (
+    DenoisingScheme,
+    History,
+    InpaintingScheme,
+    IterationInfo,
+    Monitor,
+    Scheme,
+    run_admm,
+)
+
+__all__ = ["Result", "Scaling", "decloud", "denoise", "inpaint", "resolve_device"]
+
+Callback = Callable[[IterationInfo], "bool | None"]
+
+
+# --------------------------------------------------------------------------- devices
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/``"auto"``: CUDA when available, else CPU. ``"cuda"`` without CUDA is an error.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if device is None or (isinstance(device, str) and device.lower() == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'") \
+            from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("CUDA was requested but is not available "
+                              "(no GPU visible or a CPU-only PyTorch build); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"CUDA device {dev.index} was requested but only "
+                              f"{torch.cuda.device_count()} are visible")
+    elif dev.type != "cpu":
+        raise InputError(f"unsupported device {device!r}; expected 'cpu', 'cuda' or 'auto'")
+    return dev
+
+
+# --------------------------------------------------------------------------- values
+@dataclass(frozen=True)
+class Scaling:
+    """Affine map between the caller's values and the [0, 1] the solver works in.
+
+    uint8 data uses [0, 255]; float data already in [0, 1] is used as is; anything else
+    (uint16, int16, floats outside [0, 1]) is stretched from its observed minimum and maximum.
+    """
+
+    offset: float
+    scale: float
+    dtype: np.dtype
+
+    @classmethod
+    def infer(cls, values: np.ndarray, dtype: np.dtype,
+              data_range: tuple[float, float] | None = None) -> Scaling:
+        if data_range is not None:
+            lo, hi = float(data_range[0]), float(data_range[1])
+            if not hi > lo:
+                raise InputError(
+                    f"data_range must be (low, high) with high > low, got {data_range}")
+            return cls(lo, hi - lo, dtype)
+        if dtype == np.uint8:
+            return cls(0.0, 255.0, dtype)
+        lo = float(values.min()) if values.size else 0.0
+        hi = float(values.max()) if values.size else 1.0
+        if np.issubdtype(dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
+            return cls(0.0, 1.0, dtype)
+        return cls(lo, hi - lo if hi > lo else 1.0, dtype)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return ((a.astype(np.float64) - self.offset) / self.scale).astype(np.float32)
+
+    def inverse(self, a: np.ndarray) -> np.ndarray:
+        out = np.clip(a.astype(np.float64), 0.0, 1.0) * self.scale + self.offset
+        if np.issubdtype(self.dtype, np.integer):
+            info = np.iinfo(self.dtype)
+            return np.clip(np.rint(out), info.min, info.max).astype(self.dtype)
+        return out.astype(self.dtype)
+
+
+def _check_array(name: str, a: Any, ndims: tuple[int, ...]) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer)
+                               or np.issubdtype(a.dtype, np.floating)):
+        raise InputError(f"{name} must be a numeric array, got dtype {a.dtype}")
+    if a.ndim not in ndims:
+        shapes = " or ".join({2: "(H, W)", 3: "(H, W, C)", 4: "(T, H, W, B)"}[n] for n in ndims)
+        raise InputError(f"{name} must have shape {shapes}, got {a.shape}")
+    if min(a.shape) < 1:
+        raise InputError(f"{name} is empty, shape {a.shape}")
+    return a
+
+
+def _check_mask(name: str, mask: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Binary mask -> bool array broadcast to ``shape`` (channel-last)."""
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        if not (np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+            raise InputError(f"{name} must be boolean or 0/1, got dtype {m.dtype}")
+        if not np.all(np.isin(m, (0, 1))):
+            raise InputError(f"{name} is not binary: expected values 0/1 (or booleans)")
+        m = m.astype(bool)
+    if m.shape == shape:
+        return m
+    if len(shape) == 3 and m.shape == shape[:2]:
+        return np.broadcast_to(m[..., None], shape)
+    if len(shape) == 3 and m.ndim == 3 and m.shape[:2] == shape[:2] and m.shape[2] == 1:
+        return np.broadcast_to(m, shape)
+    raise InputError(f"{name} shape {m.shape} does not match image shape {shape}")
+
+
+def _to_chw(a: np.ndarray) -> np.ndarray:
+    return a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0)
+
+
+def _from_chw(a: np.ndarray, ndim: int) -> np.ndarray:
+    return a[0] if ndim == 2 else np.moveaxis(a, 0, -1)
+
+
+def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
+
+
+# --------------------------------------------------------------------------- monitoring
+def _psnr_8bit(x: torch.Tensor, ref: torch.Tensor, region: torch.Tensor | None = None) -> float:
+    """Paper PSNR: per channel on 8-bit rounded values, averaged (monitoring only)."""
+    a = torch.round(x.clamp(0, 1) * 255).double()
+    b = torch.round(ref.clamp(0, 1) * 255).double()
+    se = (a - b).square()
+    if region is None:
+        mse = se.mean(dim=(1, 2))
+    else:
+        w = region.double()
+        cnt = w.sum(dim=(1, 2))
+        keep = cnt > 0
+        mse = (se * w).sum(dim=(1, 2))[keep] / cnt[keep]
+    with np.errstate(divide="ignore"):
+        vals = 10 * np.log10(255.0**2 / mse.cpu().numpy())
+    return float(np.mean(vals))
+
+
+def _make_monitor(gt: torch.Tensor, missing: torch.Tensor | None) -> Monitor:
+    def metric(est: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
+        out = {"psnr": _psnr_8bit(est, ref)}
+        if missing is not None and bool(missing.any()):
+            out["psnr_missing"] = _psnr_8bit(est, ref, missing)
+        return out
+
+    return Monitor(gt, metric)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class Result:
+    """Full output of a run (``full_output=True``).
+
+    Attributes
+    ----------
+    image : the restored image, in the caller's layout, dtype and value range.
+    settings : the exact :class:`~pyngr.presets.Settings` used (save it to repeat the run).
+    history : loss, timing and monitored metrics per monitoring point
+        (:class:`~pyngr.solvers.History`); ``history.oracle`` is the labelled oracle.
+    metrics : final-iterate metrics against ``ground_truth`` when it was given (PSNR over
+        the whole image and over the missing entries, monitoring definition).
+    """
+
+    image: np.ndarray
+    settings: Settings
+    history: History
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _settings_for(task: str, preset: str | None, settings: Settings | None,
+                  device: torch.device, iterations: int | None, seed: int | None,
+                  **kw: Any) -> Settings:
+    if settings is None:
+        name = preset or ("paper" if device.type == "cuda" else "fast")
+        settings = get_settings(task, name, **kw)
+    elif preset is not None and preset != settings.preset:
+        raise InputError("pass either preset= or settings=, not both")
+    if iterations is not None:
+        if int(iterations) < 1:
+            raise InputError(f"iterations must be >= 1, got {iterations}")
+        settings = settings.replace(iterations=int(iterations))
+    if seed is not None:
+        settings = settings.replace(seed=int(seed))
+    return settings
+
+
+def _run(scheme_factory: Callable[[torch.Generator], Scheme], shape_chw: tuple[int, int, int],
+         settings: Settings, device: torch.device, *, progress: bool,
+         callback: Callback | None, monitor: Monitor | None, monitor_every: int,
+         label: str) -> tuple[torch.Tensor, History]:
+    gen = torch.Generator(device=device).manual_seed(settings.seed)
+    c, h, w = shape_chw
+    net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+    scheme = scheme_factory(gen)
+    callbacks: list[Callable[[IterationInfo], Any]] = []
+    if callback is not None:
+        callbacks.append(callback)
+    with contextlib.ExitStack() as stack:
+        if progress:
+            from .progress import progress_bar
+
+            callbacks.append(stack.enter_context(progress_bar(settings.iterations, label)))
+        history = run_admm(scheme, net, settings, gen, monitor_every=max(1, monitor_every),
+                           monitor=monitor, callbacks=tuple(callbacks))
+    return scheme.estimate().detach(), history
+
+
+# --------------------------------------------------------------------------- inpainting
+def inpaint(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    preset: str | None = None,
+    iterations: int | None = None,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    callback: Callback | None = None,
+    ground_truth: np.ndarray | None = None,
+    settings: Settings | None = None,
+    data_range: tuple[float, float] | None = None,
+    monitor_every: int = 10,
+    full_output: bool = False,
+) -> np.ndarray | Result:
+    """Fill the missing entries of an image with NGR (paper Algorithm 1).
+
+    Parameters
+    ----------
+    image : (H, W) or (H, W, C) array: RGB, grey, video frames or bands on the last axis.
+        Values at missing entries are ignored (they may be NaN).
+    mask : bool or 0/1 array, True/1 where ``image`` is observed; shape (H, W) (shared by all
+        channels) or the image's shape.
+    preset : ``"fast"`` (default on CPU) or ``"paper"`` (default on CUDA, the reference
+        settings: 15000 iterations of three 128-channel networks).
+    iterations, seed : override the preset's.
+    device : ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``/None (CUDA when present).
+    progress : show a progress bar with ETA on stderr.
+    callback : called as ``callback(info)`` every ``monitor_every`` iterations with an
+        :class:`~pyngr.solvers.IterationInfo`; returning True stops the run.
+    ground_truth : clean image, same shape, for monitoring only (metrics in the history and
+        ``Result.metrics``); the result never depends on it.
+    settings : a full :class:`~pyngr.presets.Settings` instead of a preset.
+    data_range : (low, high) of the values; by default uint8 is [0, 255], floats in [0, 1] are
+        used as they are, and other data are stretched from their observed min and max.
+    full_output : return a :class:`Result` (image, settings, history, metrics).
+
+    Returns
+    -------
+    The restored image, same shape, dtype and value range as ``image``; observed entries are
+    returned exactly as given.
+
+    Examples
+    --------
+    >>> import numpy as np, pyngr
+    >>> rng = np.random.default_rng(0)
+    >>> img = np.tile(np.linspace(0, 1, 24, dtype=np.float32), (24, 1))
+    >>> mask = rng.random(img.shape) < 0.5
+    >>> out = pyngr.inpaint(img, mask, iterations=5, device="cpu")
+    >>> out.shape, out.dtype, bool(np.all(out[mask] == img[mask]))
+    ((24, 24), dtype('float32'), True)
+    """
+    img = _check_array("image", image, (2, 3))
+    m = _check_mask("mask", mask, img.shape)
+    if not m.any():
+        raise InputError("mask observes nothing: every entry is marked missing")
+    observed = img[m]
+    if not np.all(np.isfinite(observed)):
+        raise InputError("image has NaN or Inf values at observed entries")
+    dev = resolve_device(device)
+    chans = 1 if img.ndim == 2 else img.shape[2]
+    settings = _settings_for("inpaint", preset, settings, dev, iterations, seed, channels=chans)
+    scaling = Scaling.infer(observed, img.dtype, data_range)
+    clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
+    y = _tensor(_to_chw(scaling.forward(clean)), dev)
+    mt = _tensor(_to_chw(m), dev)
+    mon = None
+    if ground_truth is not None:
+        gt = _check_array("ground_truth", ground_truth, (2, 3))
+        if gt.shape != img.shape:
+            raise InputError(f"ground_truth shape {gt.shape} does not match image shape "
+                             f"{img.shape}")
+        mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
+    est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
+                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
+                        monitor=mon, monitor_every=monitor_every, label="inpaint")
+    out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
+    out = np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
+    return _finish(out, settings, history, mon, est, full_output)
+
+
+def _finish(out: np.ndarray, settings: Settings, history: History, mon: Monitor | None,
+            est: torch.Tensor, full_output: bool) -> np.ndarray | Result:
+    if not full_output:
+        return out
+    metrics = mon(est) if mon is not None else {}
+    return Result(out, settings, history, metrics)
+
+
+# --------------------------------------------------------------------------- cloud removal
+def decloud(
+    series: np.ndarray,
+    cloud_mask: np.ndarray,
+    *,
+    preset: str | None = None,
+    iterations: int | None = None,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    callback: Callback | None = None,
+    ground_truth: np.ndarray | None = None,
+    settings: Settings | None = None,
+    data_range: tuple[float, float] | None = None,
+    monitor_every: int = 10,
+    full_output: bool = False,
+) -> np.ndarray | Result:
+    """Remove clouds from the first acquisition of a multi-temporal series.
+
+    Parameters
+    ----------
+    series : (T, H, W, B) array, T dates of B bands, the cloudy acquisition first; the other
+        dates are clear references (their values are used as observed).
+    cloud_mask : bool or 0/1, True/1 where the first date is covered by cloud (missing);
+        shape (H, W) or (H, W, B). Never inferred from zeros.
+    ground_truth : the clear first date, (H, W, B), for monitoring only.
+    Other parameters as :func:`inpaint`.
+
+    Returns
+    -------
+    The first date, (H, W, B), with cloudy pixels filled, in the series' dtype and range.
+
+    Examples
+    --------
+    >>> import numpy as np, pyngr
+    >>> series = np.random.default_rng(0).random((3, 24, 24, 2)).astype(np.float32)
+    >>> cloud = np.zeros((24, 24), bool); cloud[8:16, 8:16] = True
+    >>> out = pyngr.decloud(series, cloud, iterations=3, device="cpu")
+    >>> out.shape, bool(np.all(out[~cloud] == series[0][~cloud]))
+    ((24, 24, 2), True)
+    """
+    s = _check_array("series", series, (4,))
+    t, h, w, b = s.shape
+    if t < 2:
+        raise InputError(f"series must hold at least 2 dates (T, H, W, B), got T={t}")
+    cm = np.asarray(cloud_mask)
+    if cm.ndim == 3 and cm.shape[-1] == 1:
+        cm = cm[..., 0]
+    if cm.shape not in ((h, w), (h, w, b)):
+        raise InputError(f"cloud_mask shape {cm.shape} does not fit the series: expected "
+                         f"({h}, {w}) or ({h}, {w}, {b})")
+    cloud = _check_mask("cloud_mask", cm, (h, w, b))
+    if cloud.all():
+        raise InputError("cloud_mask covers the whole first date: nothing is observed there")
+    # Stack dates on channels: [date1 bands, date2 bands, ...] (SPEC section 2).
+    stacked = np.concatenate(list(s), axis=-1)
+    m = np.ones(stacked.shape, bool)
+    m[..., :b] = ~cloud
+    observed = stacked[m]
+    if not np.all(np.isfinite(observed)):
+        raise InputError("series has NaN or Inf values outside the cloud")
+    dev = resolve_device(device)
+    settings = _settings_for("decloud", preset, settings, dev, iterations, seed,
+                             channels=stacked.shape[-1])
+    scaling = Scaling.infer(observed, s.dtype, data_range)
+    y = _tensor(_to_chw(scaling.forward(np.where(m, stacked, 0))), dev)
+    mt = _tensor(_to_chw(m), dev)
+    mon = None
+    if ground_truth is not None:
+        gt = _check_array("ground_truth", ground_truth, (2, 3))
+        gt = gt[..., None] if gt.ndim == 2 else gt
+        if gt.shape != (h, w, b):
+            raise InputError(f"ground_truth shape {gt.shape} does not match one date "
+                             f"({h}, {w}, {b})")
+        gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
+        first = mt[:b] == 0
+        mon = _make_monitor(gtc, first)
+        mon = Monitor(gtc, lambda est, ref, f=mon.metric: f(est[:b], ref))
+    est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
+                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
+                        monitor=mon, monitor_every=monitor_every, label="decloud")
+    first_est = est[:b]
+    out = scaling.inverse(_from_chw(first_est.cpu().numpy(), 3))
+    out = np.where(cloud, out, s[0]).astype(s.dtype)
+    return _finish(out, settings, history, mon, est, full_output)
+
+
+# --------------------------------------------------------------------------- denoising
+def denoise(
+    image: np.ndarray,
+    *,
+    noise: Literal["mixed", "gaussian"] = "mixed",
+    video: bool = False,
+    preset: str | None = None,
+    iterations: int | None = None,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+    callback: Callback | None = None,
+    ground_truth: np.ndarray | None = None,
+    settings: Settings | None = None,
+    data_range: tuple[float, float] | None = None,
+    monitor_every: int = 10,
+    full_output: bool = False,
+) -> np.ndarray | Result:
+    """Remove Gaussian or mixed (Gaussian + impulse + stripes + deadlines) noise with NGR.
+
+    Parameters
+    ----------
+    image : noisy (H, W) or (H, W, C) array (bands or frames on the last axis).
+    noise : ``"mixed"`` (a sparse noise term S is estimated) or ``"gaussian"``.
+    video : with ``noise="gaussian"``, use the reference's video-denoising settings.
+    data_range : (low, high) of clean values; noisy float data may exceed [0, 1], so give
+        the range when the default guess (see :func:`inpaint`) is wrong. The default for
+        float data is [0, 1].
+    Other parameters as :func:`inpaint`.
+
+    Returns
+    -------
+    The denoised image (exponential moving average of the iterates, SPEC section 3), same
+    shape, dtype and value range as ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np, pyngr
+    >>> noisy = np.random.default_rng(0).random((24, 24, 4)).astype(np.float32)
+    >>> pyngr.denoise(noisy, noise="gaussian", iterations=3, device="cpu").shape
+    (24, 24, 4)
+    """
+    img = _check_array("image", image, (2, 3))
+    if not np.all(np.isfinite(img)):
+        raise InputError("image has NaN or Inf values")
+    dev = resolve_device(device)
+    if noise not in ("mixed", "gaussian"):
+        raise InputError(f"unknown noise {noise!r}; expected 'mixed' or 'gaussian'")
+    chans = 1 if img.ndim == 2 else img.shape[2]
+    settings = _settings_for("denoise", preset, settings, dev, iterations, seed,
+                             channels=chans, noise=noise, video=video)
+    if data_range is None and np.issubdtype(img.dtype, np.floating):
+        # Noise pushes values outside [0, 1]; do not stretch float data by its noisy extremes.
+        data_range = (0.0, 1.0) if float(img.min()) > -0.5 and float(img.max()) < 1.5 else None
+    scaling = Scaling.infer(img, img.dtype, data_range)
+    y = _tensor(_to_chw(scaling.forward(img)), dev)
+    mon = None
+    if ground_truth is not None:
+        gt = _check_array("ground_truth", ground_truth, (2, 3))
+        if gt.shape != img.shape:
+            raise InputError(f"ground_truth shape {gt.shape} does not match image shape "
+                             f"{img.shape}")
+        mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), None)
+    est, history = _run(lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[arg-type]
+                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
+                        monitor=mon, monitor_every=monitor_every, label="denoise")
+    out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
+    return _finish(out, settings, history, mon, est, full_output)

@@ -1,0 +1,34 @@
+"""Shared fixtures: devices, seeded generators, the optional benchmark data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def shared_data() -> Path | None:
+    """``../shared/data`` beside the checkout (or $PYNGR_SHARED_DATA), None when absent."""
+    env = os.environ.get("PYNGR_SHARED_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+SHARED = shared_data()
+needs_shared = pytest.mark.skipif(
+    SHARED is None, reason="../shared/data not present (benchmark data)"
+)
+
+
+@pytest.fixture(params=DEVICES)
+def device(request: pytest.FixtureRequest) -> torch.device:
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def generator() -> torch.Generator:
+    return torch.Generator().manual_seed(1234)

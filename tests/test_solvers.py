@@ -1,0 +1,170 @@
+"""The ADMM schemes and the shared loop, on small known-answer problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pyngr.networks import GradientNetwork
+from pyngr.operators import AXES, grad
+from pyngr.presets import (
+    DenoisingADMM,
+    InpaintingADMM,
+    NetworkSettings,
+    get_settings,
+)
+from pyngr.solvers import DenoisingScheme, InpaintingScheme, dual_norm, run_admm
+
+
+def smooth_volume(c=3, h=12, w=14, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+    base = torch.stack([0.5 + 0.3 * torch.sin(3 * xx + k) * torch.cos(2 * yy) for k in range(c)])
+    return (base + 0.02 * torch.rand(base.shape, generator=g)).double()
+
+
+def true_gradients(x):
+    return torch.stack([grad(x, a) for a in AXES])
+
+
+def test_dual_norm_matches_numpy():
+    y = smooth_volume()
+    sigma = np.linalg.norm(y.reshape(3, -1).numpy(), 2)
+    assert dual_norm(y, 0.5) == pytest.approx(max(sigma, float(y.max()) / 0.5), rel=1e-9)
+    assert dual_norm(y, 1e-3) == pytest.approx(float(y.abs().max()) / (1e-3 + 1e-8), rel=1e-9)
+
+
+def test_inpainting_admm_recovers_image_from_its_true_gradients(generator):
+    """With F = ∇X* fixed, X* is the unique minimiser consistent with the observations."""
+    x_true = smooth_volume()
+    mask = (torch.rand(x_true.shape, generator=generator) < 0.3).double()
+    scheme = InpaintingScheme(x_true * mask, mask, InpaintingADMM(lambda_t=0.5), generator)
+    f = true_gradients(x_true)
+    for _ in range(800):
+        scheme.update(f)
+    err = (scheme.x - x_true).abs().max()
+    assert err < 1e-6
+    # K carries the missing entries only; observed entries of the estimate are exact
+    assert float((scheme.k * mask).abs().max()) == 0.0
+    est = scheme.estimate()
+    assert torch.equal(est[mask.bool()], x_true[mask.bool()])
+
+
+def test_inpainting_start_and_schedule(generator):
+    x = smooth_volume()
+    mask = (torch.rand(x.shape, generator=generator) < 0.5).double()
+    admm = InpaintingADMM(lambda_t=5.0, alpha=0.1, rho=1.2, mu_max=50.0)
+    s = InpaintingScheme(x * mask, mask, admm, generator)
+    d = dual_norm(x * mask, 5.0)
+    assert s.mu == pytest.approx(0.1 / d)
+    torch.testing.assert_close(s.lam, x * mask / d)
+    # the start is Y on observed entries and uniform noise in [0, 1) elsewhere
+    assert torch.equal(s.x[mask.bool()], x[mask.bool()])
+    assert 0 <= float(s.x.min()) and float(s.x.max()) < 1
+    f = torch.zeros((3, *x.shape), dtype=x.dtype)
+    mus = []
+    for _ in range(60):
+        mus.append(s.mu)
+        s.update(f)
+    assert mus[1] == pytest.approx(1.2 * mus[0])
+    assert max(mus) == 50.0
+
+
+def test_inpainting_loss_is_weighted_gradient_misfit(generator):
+    x = smooth_volume()
+    mask = torch.ones_like(x)
+    s = InpaintingScheme(x, mask, InpaintingADMM(lambda_t=2.0), generator)
+    f = torch.randn((3, *x.shape), generator=generator, dtype=x.dtype)
+    want = sum(0.5 * w * float(((grad(x, a) - f[i]) ** 2).sum())
+               for i, (a, w) in enumerate(zip(AXES, (1.0, 1.0, 2.0), strict=True)))
+    assert float(s.network_loss(f)) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("noise", ["mixed", "gaussian"])
+def test_denoising_admm_with_true_gradients_removes_noise(noise, generator):
+    x_true = smooth_volume(c=4, h=16, w=16)
+    noisy = x_true + 0.05 * torch.randn(x_true.shape, generator=generator, dtype=x_true.dtype)
+    if noise == "mixed":
+        spikes = torch.rand(x_true.shape, generator=generator) < 0.05
+        noisy = torch.where(spikes, torch.ones_like(noisy), noisy)
+    admm = DenoisingADMM(noise=noise, sparse_weight=0.05 if noise == "mixed" else 1.0,
+                         alpha=1.0, rho=1.2, mu_max=5.0, beta=2.0, gamma=2.0, mu_hv_max=50.0,
+                         mu_t_max=50.0, ema=0.0)
+    s = DenoisingScheme(noisy, admm)
+    f = true_gradients(x_true)
+    for _ in range(300):
+        s.update(f)
+    err_in = float(((noisy - x_true) ** 2).mean())
+    err_out = float(((s.estimate() - x_true) ** 2).mean())
+    assert err_out < err_in / 20, (err_in, err_out)
+    if noise == "mixed":  # the sparse term found the spikes
+        assert float(s.s[spikes].abs().mean()) > 10 * float(s.s[~spikes].abs().mean())
+
+
+def test_denoising_ema_and_penalty_caps():
+    y = smooth_volume()
+    admm = get_settings("denoise", "paper", noise="mixed").admm
+    s = DenoisingScheme(y, admm)
+    assert s.mu_hv == pytest.approx(2 * s.mu) and s.mu_t == pytest.approx(150 * s.mu)
+    f = torch.zeros((3, *y.shape), dtype=y.dtype)
+    s.update(f)
+    first = s.estimate().clone()
+    torch.testing.assert_close(first, s.x.clamp(0, 1))
+    s.update(f)
+    torch.testing.assert_close(s.estimate(), (0.99 * first + 0.01 * s.x).clamp(0, 1))
+    for _ in range(200):
+        s.update(f)
+    assert (s.mu, s.mu_hv, s.mu_t) == (0.16, 0.16, 0.6)
+
+
+def _tiny_run(seed=0, callbacks=(), monitor=None, iterations=12):
+    x = smooth_volume(c=3, h=20, w=20).float()
+    g = torch.Generator().manual_seed(seed)
+    mask = (torch.rand(x.shape, generator=g) < 0.5).float()
+    st = get_settings("inpaint", "fast").replace(iterations=iterations, seed=seed)
+    st = st.replace(network=NetworkSettings(width=8, depth=3, heads="shared"))
+    net = GradientNetwork(3, 20, 20, st.network, seed=seed)
+    scheme = InpaintingScheme(x * mask, mask, st.admm, g)
+    hist = run_admm(scheme, net, st, g, monitor_every=5, monitor=monitor, callbacks=callbacks)
+    return scheme.estimate(), hist, x
+
+
+def test_loop_is_deterministic_and_records_history():
+    a, ha, _ = _tiny_run(seed=3)
+    b, _hb, _ = _tiny_run(seed=3)
+    c, _, _ = _tiny_run(seed=4)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert [r["iteration"] for r in ha.records] == [5, 10, 12]
+    assert ha.iterations == 12 and ha.wall_time > 0
+    assert all(np.isfinite(r["loss"]) for r in ha.records)
+
+
+def test_ground_truth_monitoring_never_changes_the_result():
+    from pyngr.solvers import Monitor
+
+    plain, _, x = _tiny_run(seed=1)
+    mon = Monitor(x, lambda est, ref: {"psnr": -float(((est - ref) ** 2).mean())})
+    watched, hist, _ = _tiny_run(seed=1, monitor=mon)
+    assert torch.equal(plain, watched)
+    assert hist.oracle is not None and "psnr" in hist.records[0]
+    assert hist.oracle["psnr"] == max(r["psnr"] for r in hist.records)
+
+
+def test_callback_sees_progress_and_can_stop():
+    seen = []
+
+    def cb(info):
+        seen.append((info.iteration, info.estimate().shape))
+        return info.iteration >= 10
+
+    _, hist, _ = _tiny_run(callbacks=(cb,), iterations=50)
+    assert seen == [(5, (3, 20, 20)), (10, (3, 20, 20))]
+    assert hist.stopped_early and hist.iterations == 10
+
+
+def test_network_fits_gradients_during_admm():
+    """The loss of the network step decreases: the regulariser is learning ∇X."""
+    _, hist, _ = _tiny_run(iterations=60)
+    losses = hist.column("loss")
+    assert losses[-1] < 0.5 * losses[0]
