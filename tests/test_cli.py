@@ -1,0 +1,167 @@
+"""The ``ngr`` command line end to end on tiny images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyngr.cli import main
+from pyngr.io import read_image, write_image
+
+
+@pytest.fixture
+def scene(tmp_path):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:36]
+    clean = np.stack([(128 + 100 * np.sin(xx / 6 + k) * np.cos(yy / 7)) for k in range(3)], -1)
+    clean = clean.round().clip(0, 255).astype(np.uint8)
+    gt = tmp_path / "gt.png"
+    Image.fromarray(clean).save(gt)
+    mask = rng.random(clean.shape[:2]) < 0.4
+    Image.fromarray(np.where(mask[..., None], clean, 0).astype(np.uint8)).save(tmp_path / "obs.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    return tmp_path, clean, mask
+
+
+def test_inpaint_end_to_end(scene, capsys):
+    d, clean, mask = scene
+    out = d / "out.png"
+    rc = main(["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-o", str(out),
+               "-n", "4", "--gt", str(d / "gt.png"), "--figure", str(d / "fig.png"),
+               "--device", "cpu"])
+    assert rc == 0
+    res = np.asarray(Image.open(out))
+    assert res.shape == clean.shape and res.dtype == np.uint8
+    assert np.array_equal(res[mask], clean[mask])  # observed entries exact
+    record = json.loads((d / "out.png.json").read_text())
+    assert record["settings"]["iterations"] == 4 and record["settings"]["preset"] == "fast"
+    assert record["run"]["iterations"] == 4
+    final = record["metrics"]["final_iterate"]
+    assert set(final) == {"whole_image", "missing_entries"}
+    assert record["metrics"]["oracle_monitored"]["iteration"] >= 1
+    assert (d / "fig.png").stat().st_size > 1000
+    err = capsys.readouterr().err
+    assert "final iterate" in err and "oracle" in err
+    # the record repeats the run
+    from pyngr.presets import Settings
+
+    assert Settings.from_dict(record["settings"]).iterations == 4
+
+
+def test_existing_output_needs_force(scene, capsys):
+    d, _, _ = scene
+    out = d / "out.png"
+    out.write_bytes(b"keep me")
+    args = ["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-o", str(out), "-n", "2",
+            "-q", "--device", "cpu"]
+    assert main(args) == 2
+    assert out.read_bytes() == b"keep me"
+    assert "exists" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    assert out.read_bytes() != b"keep me"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inpaint", "{d}/missing.png", "-m", "{d}/mask.png"], "no such file"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/small_mask.png"], "does not match"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/grey_mask.png"], "not binary"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/empty_mask.png"], "observes nothing"),
+        (["inpaint", "{d}/nan.npy", "-m", "{d}/mask.png", "-o", "{d}/result.npy"], "NaN"),
+        (["inpaint", "{d}/corrupt.png", "-m", "{d}/mask.png"], "corrupt.png"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--preset", "turbo"], "turbo"),
+        (["decloud", "{d}/obs.png", "{d}/gt.png", "-m", "{d}/small_mask.png"], "does not fit"),
+        (["denoise", "{d}/clean.npy"], "cannot store float32"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(scene, capsys, args, message):
+    d, clean, mask = scene
+    Image.fromarray(np.full((10, 10), 255, np.uint8)).save(d / "small_mask.png")
+    Image.fromarray(np.full(clean.shape[:2], 128, np.uint8)).save(d / "grey_mask.png")
+    Image.fromarray(np.zeros(clean.shape[:2], np.uint8)).save(d / "empty_mask.png")
+    bad = clean.astype(np.float32) / 255
+    i, j = np.argwhere(mask)[0]
+    bad[i, j, 0] = np.nan  # at an observed entry
+    np.save(d / "nan.npy", bad)
+    np.save(d / "clean.npy", clean.astype(np.float32) / 255)  # float data cannot go to .png
+    (d / "corrupt.png").write_bytes(np.random.default_rng(0).bytes(500))
+    before = set(d.iterdir())
+    argv = [a.format(d=d) for a in args] + ["-n", "2", "-q", "--device", "cpu"]
+    if "-o" not in argv:
+        argv += ["-o", str(d / "result.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert set(d.iterdir()) == before  # nothing written, no temporary left behind
+
+
+def test_cuda_requested_but_absent(scene, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present")
+    d, _, _ = scene
+    rc = main(["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-o",
+               str(d / "r.png"), "--device", "cuda"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: CUDA") and "\n" not in err
+    assert not (d / "r.png").exists()
+
+
+def test_degrade_then_evaluate(scene, capsys):
+    d, clean, _ = scene
+    assert main(["degrade", str(d / "gt.png"), "-o", str(d / "deg.png"), "--kind", "random",
+                 "--rate", "0.3", "--seed", "1", "-q"]) == 0
+    obs = np.asarray(Image.open(d / "deg.png"))
+    m = np.asarray(Image.open(d / "deg_mask.png")) > 0
+    assert 0.25 < m.mean() < 0.35
+    assert np.array_equal(obs[m], clean[m]) and (obs[~m] == 0).all()
+    assert main(["evaluate", str(d / "deg.png"), str(d / "gt.png"), "-m",
+                 str(d / "deg_mask.png"), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["missing_entries"]["psnr"] < metrics["whole_image"]["psnr"]
+    assert main(["degrade", str(d / "gt.png"), "-o", str(d / "noisy.tif"), "--kind", "gaussian",
+                 "--sigma", "0.1", "-q"]) == 0
+    noisy = read_image(d / "noisy.tif").data
+    assert noisy.dtype == np.uint8 and 15 < np.std(noisy.astype(float) - clean) < 35
+
+
+def test_denoise_and_decloud_commands(tmp_path):
+    rng = np.random.default_rng(0)
+    clean = rng.random((24, 24, 4)).astype(np.float32) * 0.5 + 0.25
+    write_image(tmp_path / "noisy.npy", clean + 0.05 * rng.standard_normal(clean.shape,
+                                                                             dtype=np.float32))
+    assert main(["denoise", str(tmp_path / "noisy.npy"), "-o", str(tmp_path / "den.npy"),
+                 "--noise", "gaussian", "-n", "3", "-q", "--device", "cpu"]) == 0
+    assert np.load(tmp_path / "den.npy").shape == clean.shape
+    series = np.stack([clean, clean * 0.9, clean * 1.1]).astype(np.float32)
+    np.save(tmp_path / "series.npy", series)
+    cloud = np.zeros((24, 24), np.uint8)
+    cloud[6:14, 5:15] = 255
+    Image.fromarray(cloud).save(tmp_path / "cloud.png")
+    assert main(["decloud", str(tmp_path / "series.npy"), "-m", str(tmp_path / "cloud.png"),
+                 "-o", str(tmp_path / "clear.npy"), "-n", "3", "-q", "--device", "cpu"]) == 0
+    out = np.load(tmp_path / "clear.npy")
+    assert out.shape == (24, 24, 4)
+    assert np.array_equal(out[cloud == 0], clean[cloud == 0])
+
+
+def test_demo_writes_everything(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "-n", "3", "--device", "cpu"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"observed.png", "mask.png", "restored.png", "figure.png",
+            "restored.png.json"} <= names
+    record = json.loads((out / "restored.png.json").read_text())
+    assert "biharmonic_missing_entries" in record["metrics"]["final_iterate"]
+    assert "figure" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.startswith("pyngr ")
