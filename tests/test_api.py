@@ -242,6 +242,9 @@ def _series(dtype=np.float32, seed=0):
     s = np.stack([np.clip(base + 0.05 * rng.standard_normal(base.shape), 0, 1) for _ in range(T)])
     if dtype == np.uint16:
         return np.round(s * 4000 + 500).astype(np.uint16)
+    if dtype == np.float64:  # outside [0, 1]: stretched; -0.0 tests the bitwise copy
+        s = s * 7 - 2
+        s[0, 0, 0, 0] = -0.0
     return s.astype(dtype)
 
 
@@ -256,7 +259,7 @@ def run_decloud(series, cloud, **kw):
     return decloud(series, cloud, device="cpu", **kw)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16])
 def test_decloud_shape_dtype_and_clear_pixels_exact(dtype):
     series = _series(dtype)
     cloud = _cloud()
@@ -264,6 +267,11 @@ def test_decloud_shape_dtype_and_clear_pixels_exact(dtype):
     assert out.shape == (H, W, B) and out.dtype == np.dtype(dtype)
     assert same_bits(out[~cloud], series[0][~cloud])
     assert not np.array_equal(out[cloud], series[0][cloud])
+    if dtype == np.float32:  # in [0, 1]: used as is
+        assert out.min() >= 0.0 and out.max() <= 1.0
+    else:  # stretched from the extremes of the observed entries
+        obs = np.concatenate([series[1:].ravel(), series[0][~cloud].ravel()])
+        assert out.min() >= obs.min() and out.max() <= obs.max()
 
 
 def test_decloud_ignores_values_under_the_cloud():
@@ -741,3 +749,27 @@ def test_fast_preset_keeps_the_paper_admm(task, kw):
     assert fast.network.output == paper.network.output
     assert fast.network.input_noise == paper.network.input_noise
     assert fast.iterations < paper.iterations and fast.network.width < paper.network.width
+
+
+# --------------------------------------------------------------------------- regressions
+def test_settings_of_another_task_are_refused():
+    img, mask = smooth((12, 12, 3)), rand_mask((12, 12))
+    raises("settings are for task 'denoise'", inpaint, img, mask,
+           settings=get_settings("denoise"), device="cpu")
+    raises("'mixed' noise", denoise, img, noise="gaussian",
+           settings=tiny("denoise", noise="mixed"), device="cpu")
+
+
+@pytest.mark.parametrize(("value", "dtype"), [(3.0, np.float64), (5000, np.uint16)])
+def test_constant_image_fills_within_its_range(value, dtype):
+    img = np.full((12, 12), value, dtype=dtype)
+    out = run_inpaint(img, rand_mask((12, 12)))
+    assert out.dtype == dtype
+    assert 0 <= out.min() and out.max() <= value
+
+
+def test_ground_truth_with_nan_is_refused():
+    img, mask = smooth((12, 12, 3)), rand_mask((12, 12))
+    gt = img.copy()
+    gt[0, 0, 0] = np.nan
+    raises("ground_truth has NaN", run_inpaint, img, mask, ground_truth=gt)

@@ -90,7 +90,9 @@ class Scaling:
         hi = float(values.max()) if values.size else 1.0
         if np.issubdtype(dtype, np.floating) and lo >= 0.0 and hi <= 1.0:
             return cls(0.0, 1.0, dtype)
-        return cls(lo, hi - lo if hi > lo else 1.0, dtype)
+        if hi == lo:  # constant data: keep results within [0, value] (or a unit interval)
+            return cls(0.0, hi, dtype) if hi > 0 else cls(lo - 0.5, 1.0, dtype)
+        return cls(lo, hi - lo, dtype)
 
     def forward(self, a: np.ndarray) -> np.ndarray:
         return ((a.astype(np.float64) - self.offset) / self.scale).astype(np.float32)
@@ -134,6 +136,15 @@ def _check_mask(name: str, mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     raise InputError(f"{name} shape {m.shape} does not match image shape {shape}")
 
 
+def _check_truth(gt: Any, shape: tuple[int, ...], what: str = "image") -> np.ndarray:
+    g = _check_array("ground_truth", gt, (2, 3))
+    if g.shape != shape:
+        raise InputError(f"ground_truth shape {g.shape} does not match {what} shape {shape}")
+    if not np.all(np.isfinite(g)):
+        raise InputError("ground_truth has NaN or Inf values")
+    return g
+
+
 def _to_chw(a: np.ndarray) -> np.ndarray:
     return a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0)
 
@@ -149,8 +160,8 @@ def _tensor(a: np.ndarray, device: torch.device) -> torch.Tensor:
 # --------------------------------------------------------------------------- monitoring
 def _psnr_8bit(x: torch.Tensor, ref: torch.Tensor, region: torch.Tensor | None = None) -> float:
     """Paper PSNR: per channel on 8-bit rounded values, averaged (monitoring only)."""
-    a = torch.round(x.clamp(0, 1) * 255).double()
-    b = torch.round(ref.clamp(0, 1) * 255).double()
+    a = torch.round(x.clamp(0, 1).double() * 255)
+    b = torch.round(ref.clamp(0, 1).double() * 255)
     se = (a - b).square()
     if region is None:
         mse = se.mean(dim=(1, 2))
@@ -201,8 +212,14 @@ def _settings_for(task: str, preset: str | None, settings: Settings | None,
     if settings is None:
         name = preset or ("paper" if device.type == "cuda" else "fast")
         settings = get_settings(task, name, **kw)
-    elif preset is not None and preset != settings.preset:
-        raise InputError("pass either preset= or settings=, not both")
+    else:
+        if preset is not None and preset != settings.preset:
+            raise InputError("pass either preset= or settings=, not both")
+        if settings.task != task:
+            raise InputError(f"settings are for task {settings.task!r}, not {task!r}")
+        if task == "denoise" and kw.get("noise") != getattr(settings.admm, "noise", None):
+            raise InputError(f"settings are for {settings.admm.noise!r} noise, "  # type: ignore[union-attr]
+                             f"not {kw.get('noise')!r}")
     if iterations is not None:
         if int(iterations) < 1:
             raise InputError(f"iterations must be >= 1, got {iterations}")
@@ -303,10 +320,7 @@ def inpaint(
     mt = _tensor(_to_chw(m), dev)
     mon = None
     if ground_truth is not None:
-        gt = _check_array("ground_truth", ground_truth, (2, 3))
-        if gt.shape != img.shape:
-            raise InputError(f"ground_truth shape {gt.shape} does not match image shape "
-                             f"{img.shape}")
+        gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
     est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
                         tuple(y.shape), settings, dev, progress=progress, callback=callback,
@@ -393,11 +407,8 @@ def decloud(
     mt = _tensor(_to_chw(m), dev)
     mon = None
     if ground_truth is not None:
-        gt = _check_array("ground_truth", ground_truth, (2, 3))
-        gt = gt[..., None] if gt.ndim == 2 else gt
-        if gt.shape != (h, w, b):
-            raise InputError(f"ground_truth shape {gt.shape} does not match one date "
-                             f"({h}, {w}, {b})")
+        gt = np.asarray(ground_truth)
+        gt = _check_truth(gt[..., None] if gt.ndim == 2 else gt, (h, w, b), "one date's")
         gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
         first = mt[:b] == 0
         mon = _make_monitor(gtc, first)
@@ -469,10 +480,7 @@ def denoise(
     y = _tensor(_to_chw(scaling.forward(img)), dev)
     mon = None
     if ground_truth is not None:
-        gt = _check_array("ground_truth", ground_truth, (2, 3))
-        if gt.shape != img.shape:
-            raise InputError(f"ground_truth shape {gt.shape} does not match image shape "
-                             f"{img.shape}")
+        gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), None)
     est, history = _run(lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[arg-type]
                         tuple(y.shape), settings, dev, progress=progress, callback=callback,
