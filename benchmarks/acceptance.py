@@ -152,7 +152,10 @@ def run_case(name: str, data: Path, preset: str, iterations: int | None, device:
         "device_name": torch.cuda.get_device_name() if torch.cuda.is_available()
         and device != "cpu" else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} "
                                  "threads)",
-        "final_iterate": metrics,
+        "result": metrics,
+        "result_is": "final iterate" if res.history.selection == "final" else
+        f"stable-iterate rule (iteration {res.history.selected_iteration})",
+        "final_iterate_psnr": res.history.records[-1].get("psnr"),
         "oracle_monitored_psnr": res.history.oracle,
         "settings": res.settings.to_dict(),
         "versions": {"pyngr": pyngr.__version__, "torch": torch.__version__,
@@ -166,8 +169,9 @@ def run_case(name: str, data: Path, preset: str, iterations: int | None, device:
     observed = kwargs.get("image", kwargs.get("series", [None])[0])
     if task == "decloud":
         observed = np.where(mask, observed, 0)
-    panels = [("observed", observed), ("NGR final iterate", res.image), ("ground truth", gt)]
-    side_by_side(panels, figs / f"{tag}.png",
+    panels = [("observed", observed), (f"NGR ({record['result_is']})", res.image),
+              ("ground truth", gt)]
+    side_by_side(panels, figs / f"{tag}.png", bands=[0] if "video" in name else None,
                  title=f"{note}; {preset}, {res.history.iterations} it., "
                        f"PSNR {metrics['whole_image']['psnr']:.2f} dB")
     psnr_curve(res.history.records, figs / f"{tag}_psnr.png", title=f"{name} ({preset})")
@@ -192,11 +196,13 @@ def main() -> None:
             sys.exit(f"unknown case {name!r}; --list shows them")
         rec = run_case(name, data, args.preset, args.iterations, args.device,
                        args.monitor_every)
-        fin = rec["final_iterate"]
+        fin = rec["result"]
         print(json.dumps({"case": name, "preset": args.preset, "iterations": rec["iterations"],
                           "s/it": rec["seconds_per_iteration"], **{
                               f"{k}_{m}": round(v, 3) for k, d in fin.items()
                               for m, v in d.items()},
+                          "result_is": rec["result_is"],
+                          "final_iterate_psnr": rec["final_iterate_psnr"],
                           "oracle_psnr": rec["oracle_monitored_psnr"]}), flush=True)
 
 

@@ -39,7 +39,8 @@ def test_inpaint_end_to_end(scene, capsys):
     record = json.loads((d / "out.png.json").read_text())
     assert record["settings"]["iterations"] == 4 and record["settings"]["preset"] == "fast"
     assert record["run"]["iterations"] == 4
-    final = record["metrics"]["final_iterate"]
+    final = record["metrics"]["result"]
+    assert record["metrics"]["result_is"] == "final iterate"
     assert set(final) == {"whole_image", "missing_entries"}
     assert record["metrics"]["oracle_monitored"]["iteration"] >= 1
     assert (d / "fig.png").stat().st_size > 1000
@@ -158,7 +159,7 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert {"observed.png", "mask.png", "restored.png", "figure.png",
             "restored.png.json"} <= names
     record = json.loads((out / "restored.png.json").read_text())
-    assert "biharmonic_missing_entries" in record["metrics"]["final_iterate"]
+    assert "biharmonic_missing_entries" in record["metrics"]["result"]
     assert "figure" in capsys.readouterr().err
 
 

@@ -126,8 +126,10 @@ def _tiny_run(seed=0, callbacks=(), monitor=None, iterations=12):
     st = st.replace(network=NetworkSettings(width=8, depth=3, heads="shared"))
     net = GradientNetwork(3, 20, 20, st.network, seed=seed)
     scheme = InpaintingScheme(x * mask, mask, st.admm, g)
-    hist = run_admm(scheme, net, st, g, monitor_every=5, monitor=monitor, callbacks=callbacks)
-    return scheme.estimate(), hist, x
+    est, hist = run_admm(scheme, net, st, g, monitor_every=5, monitor=monitor,
+                         callbacks=callbacks)
+    torch.testing.assert_close(est, scheme.estimate())  # selection "final"
+    return est, hist, x
 
 
 def test_loop_is_deterministic_and_records_history():
@@ -168,3 +170,44 @@ def test_network_fits_gradients_during_admm():
     _, hist, _ = _tiny_run(iterations=60)
     losses = hist.column("loss")
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_stable_selection_returns_the_least_changing_iterate():
+    """The "stable" rule picks, from the iterates alone, where they changed least."""
+    x = smooth_volume(c=3, h=20, w=20).float()
+    snapshots = {}
+
+    class Drifting(DenoisingScheme):
+        """Denoising scheme whose estimate is scripted: fast, then slow, then fast change."""
+
+        def __init__(self):
+            self.k = 0
+            self.x = x.clone()
+            self.mu = 1.0
+
+        def network_loss(self, f):
+            return f.square().sum()
+
+        def update(self, f):
+            self.k += 1
+            step = 0.05 if 20 < self.k <= 30 else 1.0
+            self.x = self.x + step * 0.01
+            snapshots[self.k] = self.x.clone()
+
+        def estimate(self):
+            return self.x
+
+        def penalties(self):
+            return {"mu": 1.0}
+
+    st = get_settings("denoise", "fast").replace(
+        iterations=60, selection="stable", selection_window=10,
+        network=NetworkSettings(width=8, depth=3, heads="shared"))
+    net = GradientNetwork(3, 20, 20, st.network, seed=0)
+    est, hist = run_admm(Drifting(), net, st, torch.Generator().manual_seed(0),
+                         monitor_every=10)
+    assert hist.selection == "stable" and hist.selected_iteration == 30
+    assert torch.equal(est, snapshots[30])
+    final_est, final_hist = run_admm(Drifting(), net, st.replace(selection="final"),
+                                     torch.Generator().manual_seed(0), monitor_every=10)
+    assert final_hist.selected_iteration == 60

@@ -14,6 +14,7 @@ Reference: S. Xu, Y. Wang, Z. Zhao, J. Peng, X. Cao, D. Meng, Y. Zhang, R. Timof
 L. Van Gool, "Neural Gradient Regularizer".
 """
 
+from . import data
 from .api import Result, decloud, denoise, inpaint, resolve_device
 from .errors import DeviceError, InputError, PyngrError
 from .presets import Settings, get_settings
@@ -27,6 +28,7 @@ __all__ = [
     "Result",
     "Settings",
     "__version__",
+    "data",
     "decloud",
     "denoise",
     "get_settings",

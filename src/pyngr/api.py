@@ -245,9 +245,10 @@ def _run(scheme_factory: Callable[[torch.Generator], Scheme], shape_chw: tuple[i
             from .progress import progress_bar
 
             callbacks.append(stack.enter_context(progress_bar(settings.iterations, label)))
-        history = run_admm(scheme, net, settings, gen, monitor_every=max(1, monitor_every),
-                           monitor=monitor, callbacks=tuple(callbacks))
-    return scheme.estimate().detach(), history
+        est, history = run_admm(scheme, net, settings, gen,
+                                monitor_every=max(1, monitor_every), monitor=monitor,
+                                callbacks=tuple(callbacks))
+    return est, history
 
 
 # --------------------------------------------------------------------------- inpainting
@@ -447,9 +448,9 @@ def denoise(
     image : noisy (H, W) or (H, W, C) array (bands or frames on the last axis).
     noise : ``"mixed"`` (a sparse noise term S is estimated) or ``"gaussian"``.
     video : with ``noise="gaussian"``, use the reference's video-denoising settings.
-    data_range : (low, high) of clean values; noisy float data may exceed [0, 1], so give
-        the range when the default guess (see :func:`inpaint`) is wrong. The default for
-        float data is [0, 1].
+    data_range : (low, high) of clean values. By default uint8 is [0, 255]; float data whose
+        1st-99th percentiles lie within [-0.5, 1.5] are taken as [0, 1] data (noise may push
+        values outside); other data are stretched from their min and max.
     Other parameters as :func:`inpaint`.
 
     Returns
@@ -474,8 +475,10 @@ def denoise(
     settings = _settings_for("denoise", preset, settings, dev, iterations, seed,
                              channels=chans, noise=noise, video=video)
     if data_range is None and np.issubdtype(img.dtype, np.floating):
-        # Noise pushes values outside [0, 1]; do not stretch float data by its noisy extremes.
-        data_range = (0.0, 1.0) if float(img.min()) > -0.5 and float(img.max()) < 1.5 else None
+        # Noise pushes values outside [0, 1]: float data whose bulk (1st-99th percentile)
+        # lies near [0, 1] are taken as [0, 1] data, not stretched by their noisy extremes.
+        lo, hi = np.percentile(img, (1, 99))
+        data_range = (0.0, 1.0) if lo > -0.5 and hi < 1.5 else None
     scaling = Scaling.infer(img, img.dtype, data_range)
     y = _tensor(_to_chw(scaling.forward(img)), dev)
     mon = None

@@ -159,10 +159,12 @@ def _write_record(output: Path, task: str, inputs: dict[str, Any], result: Any,
         "output": str(output),
         "settings": result.settings.to_dict(),
         "metrics": {
-            "final_iterate": metrics,
+            "result": metrics,
+            "result_is": _which(result.history),
             "oracle_monitored": hist.pop("oracle"),
-            "note": "final_iterate is the result; oracle_monitored is the best monitored "
-                    "PSNR against ground truth (an oracle, never used to choose the result)",
+            "note": "result: metrics of the returned image (chosen without ground truth); "
+                    "oracle_monitored: the best monitored PSNR against ground truth (an "
+                    "oracle, never used to choose the result)",
         } if metrics is not None else None,
         "run": hist,
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
@@ -184,17 +186,43 @@ def _summary(quiet: bool, output: Path, result: Any, metrics: dict[str, Any] | N
     if metrics:
         for region, vals in metrics.items():
             text = ", ".join(f"{k.upper()} {v:.4g}" for k, v in vals.items())
-            typer.echo(f"  final iterate, {region.replace('_', ' ')}: {text}", err=True)
+            typer.echo(f"  {_which(h)}, {region.replace('_', ' ')}: {text}", err=True)
         if h.oracle:
             typer.echo(f"  oracle (best monitored PSNR vs ground truth, not the result): "
                        f"{h.oracle['psnr']:.2f} dB at iteration {h.oracle['iteration']}",
                        err=True)
 
 
+def _which(h: Any) -> str:
+    """How the result was chosen, for labels."""
+    if h.selection == "stable":
+        return f"result (stable-iterate rule: iteration {h.selected_iteration})"
+    return "final iterate"
+
+
 def _read(path: Path, key: str | None = None, gray: bool = False) -> Any:
     from .io import read_image
 
     return read_image(path, key=key, gray=gray)
+
+
+def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[str, Any],
+             res: Any, metrics: dict[str, Any] | None, figure: Path | None,
+             panels: list[tuple[str, np.ndarray]], truth: np.ndarray | None, force: bool,
+             quiet: bool) -> None:
+    """Write the result, its run record and the optional figure; print the summary."""
+    from .io import write_image
+
+    write_image(output, data, like=like, force=force)
+    _write_record(output, task, inputs, res, metrics, force)
+    if figure is not None:
+        from .figures import side_by_side
+
+        panels = [*panels, ("NGR result", res.image)]
+        if truth is not None:
+            panels.append(("ground truth", truth))
+        side_by_side(panels, figure)
+    _summary(quiet, output, res, metrics)
 
 
 # --------------------------------------------------------------------------- commands
@@ -219,7 +247,7 @@ def inpaint(
 ) -> None:
     """Fill missing entries (random sampling, deadlines, text, ...) of an image or a stack."""
     from .api import inpaint as run
-    from .io import read_mask, write_image
+    from .io import read_mask
 
     _check_outputs([output, _record_path(output), figure], force)
     img = _read(image, key, gray)
@@ -230,18 +258,9 @@ def inpaint(
               device=device, seed=seed, progress=not quiet, ground_truth=truth,
               full_output=True)
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
-    write_image(output, res.image, like=img, force=force)
-    _write_record(output, "inpaint", {"image": str(image), "mask": str(mask),
-                                      "ground_truth": str(gt) if gt else None}, res, metrics,
-                  force)
-    if figure is not None:
-        from .figures import side_by_side
-
-        panels = [("observed", np.where(m, img.data, 0)), ("NGR (final iterate)", res.image)]
-        if truth is not None:
-            panels.append(("ground truth", truth))
-        side_by_side(panels, figure)
-    _summary(quiet, output, res, metrics)
+    inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
+    _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
+             [("observed", np.where(m, img.data, 0))], truth, force, quiet)
 
 
 @_command
@@ -263,7 +282,6 @@ def denoise(
 ) -> None:
     """Remove Gaussian or mixed (Gaussian + impulse + stripes + deadlines) noise."""
     from .api import denoise as run
-    from .io import write_image
 
     _check_outputs([output, _record_path(output), figure], force)
     img = _read(image, key, gray)
@@ -273,18 +291,9 @@ def denoise(
               iterations=iterations, device=device, seed=seed, progress=not quiet,
               ground_truth=truth, full_output=True)
     metrics = _metrics(res.image, truth, None) if truth is not None else None
-    write_image(output, res.image, like=img, force=force)
-    _write_record(output, "denoise", {"image": str(image), "noise": noise.value,
-                                      "ground_truth": str(gt) if gt else None}, res, metrics,
-                  force)
-    if figure is not None:
-        from .figures import side_by_side
-
-        panels = [("noisy", img.data), ("NGR (final iterate)", res.image)]
-        if truth is not None:
-            panels.append(("ground truth", truth))
-        side_by_side(panels, figure)
-    _summary(quiet, output, res, metrics)
+    inputs = {"image": str(image), "noise": noise.value, "ground_truth": str(gt) if gt else None}
+    _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
+             [("noisy", img.data)], truth, force, quiet)
 
 
 @_command
@@ -312,7 +321,7 @@ def decloud(
 ) -> None:
     """Remove clouds from the first date of a multi-temporal series."""
     from .api import decloud as run
-    from .io import read_mask, write_image
+    from .io import read_mask
 
     _check_outputs([output, _record_path(output), figure], force)
     if len(dates) == 1:
@@ -353,21 +362,11 @@ def decloud(
     if truth is not None:
         t3 = truth if truth.ndim == 3 else truth[..., None]
         metrics = _metrics(res.image, t3, c3)
-    write_image(output, _squeeze(res.image, first.data), like=like, force=force)
-    _write_record(output, "decloud", {"dates": [str(p) for p in dates],
-                                      "cloud_mask": str(cloud_mask),
-                                      "cloud_fraction": float(np.mean(cloud)),
-                                      "ground_truth": str(gt) if gt else None}, res, metrics,
-                  force)
-    if figure is not None:
-        from .figures import side_by_side
-
-        panels = [("cloudy date (cloud blanked)", np.where(c3, 0, series[0])),
-                  ("NGR (final iterate)", res.image)]
-        if truth is not None:
-            panels.append(("ground truth", truth))
-        side_by_side(panels, figure)
-    _summary(quiet, output, res, metrics)
+    inputs = {"dates": [str(p) for p in dates], "cloud_mask": str(cloud_mask),
+              "cloud_fraction": float(np.mean(cloud)), "ground_truth": str(gt) if gt else None}
+    _deliver(output, _squeeze(res.image, first.data), like, "decloud", inputs, res, metrics,
+             figure, [("cloudy date (cloud blanked)", np.where(c3, 0, series[0]))], truth,
+             force, quiet)
 
 
 @_command

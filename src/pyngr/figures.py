@@ -35,6 +35,7 @@ def display_image(a: np.ndarray, bands: Sequence[int] | None = None) -> np.ndarr
         c = x.shape[2]
         if bands is not None:
             x = x[..., list(bands)]
+            x = x[..., 0] if x.shape[2] == 1 else x
         elif c == 1:
             x = x[..., 0]
         elif c != 3:

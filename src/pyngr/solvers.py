@@ -219,6 +219,8 @@ class History:
     device: str = "cpu"
     oracle: dict[str, Any] | None = None
     stopped_early: bool = False
+    selection: str = "final"
+    selected_iteration: int = 0
 
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]
@@ -231,6 +233,8 @@ class History:
             "device": self.device,
             "stopped_early": self.stopped_early,
             "oracle": self.oracle,
+            "selection": self.selection,
+            "selected_iteration": self.selected_iteration,
             "records": self.records,
         }
 
@@ -260,13 +264,21 @@ def run_admm(
     monitor_every: int = 10,
     monitor: Monitor | None = None,
     callbacks: tuple[Callable[[IterationInfo], bool | None], ...] = (),
-) -> History:
-    """Run ``settings.iterations`` ADMM iterations; the answer is ``scheme.estimate()``.
+) -> tuple[torch.Tensor, History]:
+    """Run ``settings.iterations`` ADMM iterations; return the result and the history.
 
+    The result is the final iterate, or with ``settings.selection == "stable"`` the iterate
+    whose relative change over the last ``settings.selection_window`` iterations was the
+    smallest (checked every window; a rule on the iterates only).
     Callbacks are called every ``monitor_every`` iterations and at the last one; a callback
-    returning ``True`` stops the run (the current iterate is then the result).
+    returning ``True`` stops the run (the current iterate is then the final one).
     """
-    history = History(device=str(scheme.x.device))
+    history = History(device=str(scheme.x.device), selection=settings.selection)
+    window = max(1, settings.selection_window)
+    stable = settings.selection == "stable"
+    previous: torch.Tensor | None = None
+    chosen: torch.Tensor | None = None
+    best_change = math.inf
     opt = torch.optim.Adam(network.parameters(), lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay)
     g0 = network.make_input(generator)
@@ -285,6 +297,15 @@ def run_admm(
         opt.step()
         scheme.update(f.detach())
         history.iterations = k
+        if stable and k % window == 0:
+            est = scheme.estimate().detach()
+            if previous is not None:
+                change = float(torch.linalg.vector_norm(est - previous)
+                               / torch.linalg.vector_norm(est).clamp_min(1e-12))
+                if change < best_change:
+                    best_change, chosen = change, est.clone()
+                    history.selected_iteration = k
+            previous = est.clone()
         if k % monitor_every and k != n:
             continue
         elapsed = time.perf_counter() - start
@@ -313,4 +334,7 @@ def run_admm(
     if scheme.x.device.type == "cuda":
         torch.cuda.synchronize(scheme.x.device)
     history.wall_time = time.perf_counter() - start
-    return history
+    if chosen is None:  # "final", or too few iterations for two checks
+        history.selected_iteration = history.iterations
+        chosen = scheme.estimate().detach()
+    return chosen, history

@@ -1,0 +1,48 @@
+"""Figures and bundled data."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from pyngr.data import demo_image
+from pyngr.figures import display_image, psnr_curve, side_by_side
+
+
+def test_display_image_handles_any_channel_count():
+    assert display_image(np.zeros((5, 6, 3), np.uint8)).shape == (5, 6, 3)
+    assert display_image(np.zeros((5, 6, 1))).shape == (5, 6)
+    hsi = np.random.default_rng(0).random((5, 6, 31))
+    shown = display_image(hsi)
+    assert shown.shape == (5, 6, 3)
+    np.testing.assert_array_equal(shown[..., 0], hsi[..., 0])  # first, middle, last band
+    np.testing.assert_array_equal(shown[..., 2], hsi[..., 30])
+    wide = display_image(np.array([[0.0, 500.0], [1000.0, 2000.0]]))
+    assert wide.min() == 0 and wide.max() == 1  # stretched to [0, 1]
+    assert display_image(np.full((2, 2, 3), 255, np.uint8)).max() == 1.0
+
+
+def test_side_by_side_and_curve_write_pictures(tmp_path):
+    img = demo_image()
+    path = side_by_side([("a", img), ("b", img[..., 0]), ("c", img / 255.0)], tmp_path / "f.png",
+                        title="t")
+    with Image.open(path) as im:
+        assert im.size[0] > 2 * im.size[1]  # a row of three panels
+    recs = [{"iteration": i, "psnr": 20 + i / 10, "psnr_missing": 18 + i / 10}
+            for i in range(0, 100, 10)]
+    with Image.open(psnr_curve(recs, tmp_path / "c.png")) as im:
+        assert im.size[0] > 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "f.png"]
+
+
+def test_demo_image_is_bundled_rgb():
+    img = demo_image()
+    assert img.shape == (128, 128, 3) and img.dtype == np.uint8
+    assert 60 < img.mean() < 200 and img.std() > 30  # a real photograph, not a blank
+
+
+def test_display_image_single_band_choice_is_grey():
+    video = np.random.default_rng(0).random((5, 6, 10))
+    shown = display_image(video, bands=[0])
+    assert shown.shape == (5, 6)
+    np.testing.assert_array_equal(shown, video[..., 0])
