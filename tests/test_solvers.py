@@ -208,6 +208,6 @@ def test_stable_selection_returns_the_least_changing_iterate():
                          monitor_every=10)
     assert hist.selection == "stable" and hist.selected_iteration == 30
     assert torch.equal(est, snapshots[30])
-    final_est, final_hist = run_admm(Drifting(), net, st.replace(selection="final"),
+    _, final_hist = run_admm(Drifting(), net, st.replace(selection="final"),
                                      torch.Generator().manual_seed(0), monitor_every=10)
     assert final_hist.selected_iteration == 60
