@@ -113,6 +113,13 @@ def hsi_mixed_denoising(data: Path):
         f"Pavia Centre crop {gt.shape}, strong mixed noise (case 3)"
 
 
+def hsi_mixed_denoising_indian(data: Path):
+    gt = read_image(data / "hsi" / "simu_indian_145x145x224.mat").data.astype(np.float32)
+    noisy = mixed_noise(gt, "strong", seed=0).astype(np.float32)
+    return "denoise", {"image": noisy, "noise": "mixed", "data_range": (0.0, 1.0)}, gt, None, \
+        f"simulated Indian Pines {gt.shape}, strong mixed noise (case 3)"
+
+
 CASES: dict[str, Case] = {
     "butterfly_sr10": _set5("butterfly", 0.1),
     "butterfly_sr30": _set5("butterfly", 0.3),
@@ -123,6 +130,7 @@ CASES: dict[str, Case] = {
     "decloud_s2": decloud_s2,
     "video_denoising": video_denoising,
     "hsi_mixed_denoising": hsi_mixed_denoising,
+    "hsi_mixed_denoising_indian": hsi_mixed_denoising_indian,
 }
 
 

@@ -1,0 +1,105 @@
+"""One short script for a lent GPU: CUDA correctness and timings, printed as JSON lines.
+
+1. The same tiny inpainting and denoising runs on CPU and on CUDA (same seed) agree to
+   float32 round-off after a few iterations.
+2. Seconds per iteration of the ``paper`` and ``fast`` presets at 256×256×3 (Set5
+   butterfly, SR 10%) on the GPU.
+3. Optionally (``--full``) the ``paper`` preset on butterfly for ``--iterations`` iterations:
+   final-iterate PSNR (the honest number) and the labelled oracle.
+
+Usage (from the repository root on the GPU machine)::
+
+    python benchmarks/gpu_check.py                # checks + timings (~1-2 minutes)
+    python benchmarks/gpu_check.py --full --iterations 15000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import pyngr
+from pyngr.data import demo_image
+from pyngr.degradations import random_mask
+from pyngr.io import read_image
+from pyngr.presets import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def emit(**kw: object) -> None:
+    print(json.dumps(kw, default=str), flush=True)
+
+
+def butterfly() -> np.ndarray:
+    data = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    path = data / "set5" / "butterfly.png"
+    return read_image(path).data if path.exists() else demo_image()
+
+
+def agreement(device: str) -> None:
+    img = demo_image()[:48, :48]
+    mask = random_mask(img.shape, 0.3, seed=0)
+    obs = np.where(mask, img, 0).astype(np.uint8)
+    st = get_settings("inpaint", "fast").replace(iterations=5)
+    a = pyngr.inpaint(obs, mask, settings=st, device="cpu")
+    b = pyngr.inpaint(obs, mask, settings=st, device=device)
+    emit(check="inpaint cpu vs cuda", max_abs_diff_uint8=int(np.abs(a.astype(int) - b).max()))
+    noisy = (img / 255.0 + 0.1 * np.random.default_rng(0).standard_normal(img.shape))
+    sd = get_settings("denoise", "fast", noise="gaussian").replace(iterations=5)
+    c = pyngr.denoise(noisy, settings=sd, noise="gaussian", device="cpu")
+    d = pyngr.denoise(noisy, settings=sd, noise="gaussian", device=device)
+    emit(check="denoise cpu vs cuda", max_abs_diff=float(np.abs(c - d).max()))
+
+
+def per_iteration(device: str, preset: str, n: int) -> float:
+    gt = butterfly()
+    mask = random_mask(gt.shape, 0.1, seed=0)
+    obs = np.where(mask, gt, 0).astype(gt.dtype)
+    pyngr.inpaint(obs, mask, preset=preset, iterations=5, device=device)  # warm-up
+    start = time.perf_counter()
+    res = pyngr.inpaint(obs, mask, preset=preset, iterations=n, device=device,
+                        monitor_every=n, full_output=True)
+    wall = time.perf_counter() - start
+    emit(timing=preset, shape=list(gt.shape), iterations=n, wall_s=round(wall, 2),
+         ms_per_iteration=round(1000 * res.history.wall_time / n, 2),
+         peak_gpu_mib=round(torch.cuda.max_memory_allocated() / 2**20)
+         if device.startswith("cuda") else None)
+    return wall / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--iterations", type=int, default=15000)
+    args = ap.parse_args()
+    emit(device=args.device, name=torch.cuda.get_device_name() if torch.cuda.is_available()
+         else "cpu", torch=torch.__version__, pyngr=pyngr.__version__)
+    if args.device.startswith("cuda"):
+        agreement(args.device)
+    paper = per_iteration(args.device, "paper", 50 if args.device != "cpu" else 3)
+    fast = per_iteration(args.device, "fast", 200 if args.device != "cpu" else 10)
+    emit(ratio="paper s/it over fast s/it", value=round(paper / fast, 2))
+    if args.full:
+        gt = butterfly()
+        mask = random_mask(gt.shape, 0.1, seed=0)
+        res = pyngr.inpaint(np.where(mask, gt, 0).astype(gt.dtype), mask, preset="paper",
+                            iterations=args.iterations, device=args.device, ground_truth=gt,
+                            monitor_every=500, full_output=True)
+        emit(run="butterfly SR10% paper", iterations=res.history.iterations,
+             wall_s=round(res.history.wall_time, 1),
+             final_iterate_psnr=res.metrics["psnr"],
+             final_iterate_psnr_missing=res.metrics["psnr_missing"],
+             oracle_monitored=res.history.oracle,
+             curve=[(r["iteration"], round(r["psnr"], 2)) for r in res.history.records])
+
+
+if __name__ == "__main__":
+    main()
