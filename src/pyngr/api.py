@@ -175,8 +175,12 @@ def _psnr_8bit(x: torch.Tensor, ref: torch.Tensor, region: torch.Tensor | None =
     return float(np.mean(vals))
 
 
-def _make_monitor(gt: torch.Tensor, missing: torch.Tensor | None) -> Monitor:
+def _make_monitor(gt: torch.Tensor, missing: torch.Tensor | None,
+                  channels: int | None = None) -> Monitor:
+    """PSNR (whole, missing entries) of the first ``channels`` of the estimate against ``gt``."""
+
     def metric(est: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
+        est = est[:channels]
         out = {"psnr": _psnr_8bit(est, ref)}
         if missing is not None and bool(missing.any()):
             out["psnr_missing"] = _psnr_8bit(est, ref, missing)
@@ -412,8 +416,7 @@ def decloud(
         gt = _check_truth(gt[..., None] if gt.ndim == 2 else gt, (h, w, b), "one date's")
         gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
         first = mt[:b] == 0
-        mon = _make_monitor(gtc, first)
-        mon = Monitor(gtc, lambda est, ref, f=mon.metric: f(est[:b], ref))
+        mon = _make_monitor(gtc, first, channels=b)
     est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
                         tuple(y.shape), settings, dev, progress=progress, callback=callback,
                         monitor=mon, monitor_every=monitor_every, label="decloud")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,24 +53,34 @@ def display_image(a: np.ndarray, bands: Sequence[int] | None = None) -> np.ndarr
     return np.clip(np.nan_to_num(x), 0, 1)
 
 
-def _save(fig: object, path: str | os.PathLike[str]) -> Path:
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the non-interactive Agg backend (imported lazily)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` atomically to ``path`` and close it."""
     from .io import atomic_output
 
     path = Path(path)
-    with atomic_output(path, force=True) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110,  # type: ignore[attr-defined]
-                    bbox_inches="tight")
+    try:
+        with atomic_output(path, force=True) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110,
+                        bbox_inches="tight")
+    finally:
+        _pyplot().close(fig)
     return path
 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike[str], *,
                  title: str | None = None, bands: Sequence[int] | None = None) -> Path:
     """Write a row of labelled images (e.g. observed / restored / ground truth) to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), squeeze=False)
     for ax, (label, img) in zip(axes[0], panels, strict=True):
@@ -80,20 +91,13 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLi
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def psnr_curve(records: Sequence[dict], path: str | os.PathLike[str], *,
                keys: Sequence[str] = ("psnr", "psnr_missing"), title: str | None = None) -> Path:
     """PSNR (monitored against ground truth) versus iteration from a run's history records."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     it = [r["iteration"] for r in records]
     for k in keys:
@@ -106,7 +110,4 @@ def psnr_curve(records: Sequence[dict], path: str | os.PathLike[str], *,
     ax.legend()
     if title:
         ax.set_title(title, fontsize=9)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
