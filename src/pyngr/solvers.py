@@ -40,6 +40,7 @@ __all__ = [
     "InpaintingScheme",
     "IterationInfo",
     "Monitor",
+    "Recorder",
     "Scheme",
     "dual_norm",
     "run_admm",
@@ -255,6 +256,95 @@ class Monitor:
         return self.metric(estimate, self.gt)
 
 
+class Recorder:
+    """Bookkeeping shared by every iterative solver (NGR and the baselines).
+
+    Call :meth:`step` after each iteration and :meth:`finish` at the end. It keeps the
+    :class:`History`, computes monitored metrics (ground truth, monitoring only) and calls the
+    callbacks every ``monitor_every`` iterations and at the last one, and applies the
+    observation-only ``"stable"`` selection rule: every ``window`` iterations it measures the
+    relative change of the estimate since the previous check and keeps the estimate with the
+    smallest change.
+
+    Parameters
+    ----------
+    iterations : the planned number of iterations (``n``).
+    device : where the tensors live (CUDA is synchronised before the wall time is read).
+    """
+
+    def __init__(self, iterations: int, *, device: torch.device | str = "cpu",
+                 monitor: Monitor | None = None, monitor_every: int = 10,
+                 callbacks: tuple[Callable[[IterationInfo], bool | None], ...] = (),
+                 selection: str = "final", window: int = 50) -> None:
+        self.n = int(iterations)
+        self.device = torch.device(device)
+        self.monitor = monitor
+        self.every = max(1, int(monitor_every))
+        self.callbacks = callbacks
+        self.window = max(1, int(window))
+        self.stable = selection == "stable"
+        self.history = History(device=str(self.device), selection=selection)
+        self._previous: torch.Tensor | None = None
+        self._chosen: torch.Tensor | None = None
+        self._best_change = math.inf
+        self._oracle_key: str | None = None
+        self.start = time.perf_counter()
+
+    def step(self, k: int, estimate: Callable[[], torch.Tensor],
+             loss: Callable[[], float] | None = None,
+             penalties: Callable[[], dict[str, float]] | None = None) -> bool:
+        """Record iteration ``k`` (1-based); return True when a callback asks to stop."""
+        history = self.history
+        history.iterations = k
+        if self.stable and k % self.window == 0:
+            est = estimate().detach()
+            if self._previous is not None:
+                change = float(torch.linalg.vector_norm(est - self._previous)
+                               / torch.linalg.vector_norm(est).clamp_min(1e-12))
+                if change < self._best_change:
+                    self._best_change, self._chosen = change, est.clone()
+                    history.selected_iteration = k
+            self._previous = est.clone()
+        if k % self.every and k != self.n:
+            return False
+        elapsed = time.perf_counter() - self.start
+        pens = penalties() if penalties is not None else {}
+        loss_value = float(loss()) if loss is not None else math.nan
+        rec: dict[str, Any] = {"iteration": k, "loss": loss_value, "elapsed": elapsed, **pens}
+        metrics: dict[str, float] = {}
+        if self.monitor is not None:
+            metrics = self.monitor(estimate())
+            rec.update(metrics)
+            self._oracle_key = self._oracle_key or next(iter(metrics), None)
+            key = self._oracle_key
+            if key is not None:
+                value = metrics[key]
+                best = history.oracle
+                if best is None or (math.isfinite(value) and value > best[key]):
+                    history.oracle = {"iteration": k, **metrics}
+        history.records.append(rec)
+        stop = False
+        if self.callbacks:
+            info = IterationInfo(k, self.n, loss_value, elapsed, pens, metrics,
+                                 lambda: estimate().detach().cpu().numpy())
+            for cb in self.callbacks:
+                stop = bool(cb(info)) or stop
+        if stop and k < self.n:
+            history.stopped_early = True
+        return stop
+
+    def finish(self, estimate: torch.Tensor) -> tuple[torch.Tensor, History]:
+        """Close the history; return the selected estimate (the final one by default)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.history.wall_time = time.perf_counter() - self.start
+        chosen = self._chosen
+        if chosen is None:  # "final", or too few iterations for two checks
+            self.history.selected_iteration = self.history.iterations
+            chosen = estimate.detach()
+        return chosen, self.history
+
+
 def run_admm(
     scheme: Scheme,
     network: GradientNetwork,
@@ -273,20 +363,14 @@ def run_admm(
     Callbacks are called every ``monitor_every`` iterations and at the last one; a callback
     returning ``True`` stops the run (the current iterate is then the final one).
     """
-    history = History(device=str(scheme.x.device), selection=settings.selection)
-    window = max(1, settings.selection_window)
-    stable = settings.selection == "stable"
-    previous: torch.Tensor | None = None
-    chosen: torch.Tensor | None = None
-    best_change = math.inf
     opt = torch.optim.Adam(network.parameters(), lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay)
     g0 = network.make_input(generator)
     noise = settings.network.input_noise
-    n = settings.iterations
-    start = time.perf_counter()
-    oracle_key: str | None = None
-    for k in range(1, n + 1):
+    recorder = Recorder(settings.iterations, device=scheme.x.device, monitor=monitor,
+                        monitor_every=monitor_every, callbacks=callbacks,
+                        selection=settings.selection, window=settings.selection_window)
+    for k in range(1, settings.iterations + 1):
         g = g0
         if noise > 0:
             g = g0 + noise * torch.randn(g0.shape, generator=generator, device=g0.device)
@@ -296,45 +380,6 @@ def run_admm(
         loss.backward()
         opt.step()
         scheme.update(f.detach())
-        history.iterations = k
-        if stable and k % window == 0:
-            est = scheme.estimate().detach()
-            if previous is not None:
-                change = float(torch.linalg.vector_norm(est - previous)
-                               / torch.linalg.vector_norm(est).clamp_min(1e-12))
-                if change < best_change:
-                    best_change, chosen = change, est.clone()
-                    history.selected_iteration = k
-            previous = est.clone()
-        if k % monitor_every and k != n:
-            continue
-        elapsed = time.perf_counter() - start
-        rec: dict[str, Any] = {"iteration": k, "loss": float(loss.detach()), "elapsed": elapsed,
-                               **scheme.penalties()}
-        metrics: dict[str, float] = {}
-        if monitor is not None:
-            metrics = monitor(scheme.estimate())
-            rec.update(metrics)
-            oracle_key = oracle_key or next(iter(metrics), None)
-            if oracle_key is not None:
-                value = metrics[oracle_key]
-                best = history.oracle
-                if best is None or (math.isfinite(value) and value > best[oracle_key]):
-                    history.oracle = {"iteration": k, **metrics}
-        history.records.append(rec)
-        stop = False
-        if callbacks:
-            info = IterationInfo(k, n, rec["loss"], elapsed, scheme.penalties(), metrics,
-                                 lambda: scheme.estimate().detach().cpu().numpy())
-            for cb in callbacks:
-                stop = bool(cb(info)) or stop
-        if stop and k < n:
-            history.stopped_early = True
+        if recorder.step(k, scheme.estimate, lambda: float(loss.detach()), scheme.penalties):
             break
-    if scheme.x.device.type == "cuda":
-        torch.cuda.synchronize(scheme.x.device)
-    history.wall_time = time.perf_counter() - start
-    if chosen is None:  # "final", or too few iterations for two checks
-        history.selected_iteration = history.iterations
-        chosen = scheme.estimate().detach()
-    return chosen, history
+    return recorder.finish(scheme.estimate())
