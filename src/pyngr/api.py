@@ -9,6 +9,7 @@ and value range.
 from __future__ import annotations
 
 import contextlib
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .baselines import Problem, default_settings, get_method, run_method
+from .baselines.common import MethodSettings
 from .errors import DeviceError, InputError
 from .networks import GradientNetwork
 from .presets import Settings, get_settings
@@ -25,6 +28,7 @@ from .solvers import (
     InpaintingScheme,
     IterationInfo,
     Monitor,
+    Recorder,
     Scheme,
     run_admm,
 )
@@ -197,7 +201,9 @@ class Result:
     Attributes
     ----------
     image : the restored image, in the caller's layout, dtype and value range.
-    settings : the exact :class:`~pyngr.presets.Settings` used (save it to repeat the run).
+    settings : the exact settings used (save them to repeat the run): NGR's
+        :class:`~pyngr.presets.Settings`, or a baseline's
+        :class:`~pyngr.baselines.MethodSettings`.
     history : loss, timing and monitored metrics per monitoring point
         (:class:`~pyngr.solvers.History`); ``history.oracle`` is the labelled oracle.
     metrics : final-iterate metrics against ``ground_truth`` when it was given (PSNR over
@@ -205,9 +211,23 @@ class Result:
     """
 
     image: np.ndarray
-    settings: Settings
+    settings: Settings | MethodSettings
     history: History
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+_S = typing.TypeVar("_S", Settings, MethodSettings)
+
+
+def _override(settings: _S, iterations: int | None, seed: int | None) -> _S:
+    """The settings with the caller's iteration count and seed, if given."""
+    if iterations is not None:
+        if int(iterations) < 1:
+            raise InputError(f"iterations must be >= 1, got {iterations}")
+        settings = settings.replace(iterations=int(iterations))
+    if seed is not None:
+        settings = settings.replace(seed=int(seed))
+    return settings
 
 
 def _settings_for(task: str, preset: str | None, settings: Settings | None,
@@ -224,23 +244,54 @@ def _settings_for(task: str, preset: str | None, settings: Settings | None,
         if task == "denoise" and kw.get("noise") != getattr(settings.admm, "noise", None):
             raise InputError(f"settings are for {settings.admm.noise!r} noise, "  # type: ignore[union-attr]
                              f"not {kw.get('noise')!r}")
-    if iterations is not None:
-        if int(iterations) < 1:
-            raise InputError(f"iterations must be >= 1, got {iterations}")
-        settings = settings.replace(iterations=int(iterations))
-    if seed is not None:
-        settings = settings.replace(seed=int(seed))
-    return settings
+    return _override(settings, iterations, seed)
 
 
-def _run(scheme_factory: Callable[[torch.Generator], Scheme], shape_chw: tuple[int, int, int],
-         settings: Settings, device: torch.device, *, progress: bool,
-         callback: Callback | None, monitor: Monitor | None, monitor_every: int,
-         label: str) -> tuple[torch.Tensor, History]:
-    gen = torch.Generator(device=device).manual_seed(settings.seed)
-    c, h, w = shape_chw
-    net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
-    scheme = scheme_factory(gen)
+def _baseline_settings(method: str, task: str, preset: str | None,
+                       settings: Settings | MethodSettings | None,
+                       shape_chw: tuple[int, int, int], noise: str | None,
+                       iterations: int | None, seed: int | None) -> MethodSettings:
+    name = get_method(method, task).name
+    if preset not in (None, "default"):
+        raise InputError(f"presets are NGR's; method {name!r} has its documented defaults "
+                         "(pass settings= to change them)")
+    if settings is None:
+        settings = default_settings(name, task, shape_chw, noise)
+    elif not isinstance(settings, MethodSettings) or settings.method != name:
+        raise InputError(f"settings are not for method {name!r}")
+    elif settings.task != task:
+        raise InputError(f"settings are for task {settings.task!r}, not {task!r}")
+    return _override(settings, iterations, seed)
+
+
+def _resolve(method: str, task: str, preset: str | None,
+             settings: Settings | MethodSettings | None, device: torch.device,
+             shape_chw: tuple[int, int, int], iterations: int | None, seed: int | None,
+             noise: str | None = None, **kw: Any) -> Settings | MethodSettings:
+    if _is_ngr(method):
+        if settings is not None and not isinstance(settings, Settings):
+            raise InputError(f"settings are for method {settings.method!r}; pass "
+                             f"method={settings.method!r}")
+        if noise is not None:
+            kw["noise"] = noise
+        return _settings_for(task, preset, settings, device, iterations, seed,
+                             channels=shape_chw[0], **kw)
+    return _baseline_settings(method, task, preset, settings, shape_chw, noise, iterations,
+                              seed)
+
+
+def _is_ngr(method: str) -> bool:
+    if not isinstance(method, str):
+        raise InputError(f"method must be a string such as 'ngr' or 'tv', got {method!r}")
+    return method.lower() == "ngr"
+
+
+_Callbacks = tuple[Callable[[IterationInfo], Any], ...]
+
+
+def _run(solve: Callable[[_Callbacks], tuple[torch.Tensor, History]], iterations: int, *,
+         progress: bool, callback: Callback | None, label: str) -> tuple[torch.Tensor, History]:
+    """Call ``solve(callbacks)`` with the user's callback and, if asked, a progress bar."""
     callbacks: list[Callable[[IterationInfo], Any]] = []
     if callback is not None:
         callbacks.append(callback)
@@ -248,11 +299,34 @@ def _run(scheme_factory: Callable[[torch.Generator], Scheme], shape_chw: tuple[i
         if progress:
             from .progress import progress_bar
 
-            callbacks.append(stack.enter_context(progress_bar(settings.iterations, label)))
-        est, history = run_admm(scheme, net, settings, gen,
-                                monitor_every=max(1, monitor_every), monitor=monitor,
-                                callbacks=tuple(callbacks))
-    return est, history
+            callbacks.append(stack.enter_context(progress_bar(iterations, label)))
+        return solve(tuple(callbacks))
+
+
+def _solve(method: str, task: str, problem: Problem,
+           scheme_factory: Callable[[torch.Generator], Scheme],
+           settings: Settings | MethodSettings, device: torch.device, *, progress: bool,
+           callback: Callback | None, monitor: Monitor | None, monitor_every: int,
+           ) -> tuple[torch.Tensor, History]:
+    """Run NGR (``scheme_factory``) or baseline ``method`` on ``problem``."""
+    gen = torch.Generator(device=device).manual_seed(settings.seed)
+    every = max(1, monitor_every)
+    if isinstance(settings, Settings):
+        c, h, w = problem.shape
+        net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+        scheme = scheme_factory(gen)
+
+        def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
+            return run_admm(scheme, net, settings, gen, monitor_every=every, monitor=monitor,
+                            callbacks=cbs)
+        label = task
+    else:
+        def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
+            recorder = Recorder(settings.iterations, device=device, monitor=monitor,
+                                monitor_every=every, callbacks=cbs)
+            return run_method(method, problem, settings, recorder, gen)
+        label = f"{task} ({settings.method})"
+    return _run(solve, settings.iterations, progress=progress, callback=callback, label=label)
 
 
 # --------------------------------------------------------------------------- inpainting
@@ -260,6 +334,7 @@ def inpaint(
     image: np.ndarray,
     mask: np.ndarray,
     *,
+    method: str = "ngr",
     preset: str | None = None,
     iterations: int | None = None,
     device: str | torch.device | None = None,
@@ -267,7 +342,7 @@ def inpaint(
     progress: bool = False,
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
-    settings: Settings | None = None,
+    settings: Settings | MethodSettings | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -280,8 +355,11 @@ def inpaint(
         Values at missing entries are ignored (they may be NaN).
     mask : bool or 0/1 array, True/1 where ``image`` is observed; shape (H, W) (shared by all
         channels) or the image's shape.
-    preset : ``"fast"`` (default on CPU) or ``"paper"`` (default on CUDA, the reference
-        settings: 15000 iterations of three 128-channel networks).
+    method : ``"ngr"`` (default), or a baseline run on the same inputs: ``"tv"``,
+        ``"tv3d"``, ``"sstv"``, ``"halrtc"``, ``"tnn-fft"``, ``"tnn-dct"``, ``"tctv"``,
+        ``"dip"``, ``"s2dip"`` (see :mod:`pyngr.baselines`; each with its paper's defaults).
+    preset : NGR only: ``"fast"`` (default on CPU) or ``"paper"`` (default on CUDA, the
+        reference settings: 15000 iterations of three 128-channel networks).
     iterations, seed : override the preset's.
     device : ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``/None (CUDA when present).
     progress : show a progress bar with ETA on stderr.
@@ -289,7 +367,8 @@ def inpaint(
         :class:`~pyngr.solvers.IterationInfo`; returning True stops the run.
     ground_truth : clean image, same shape, for monitoring only (metrics in the history and
         ``Result.metrics``); the result never depends on it.
-    settings : a full :class:`~pyngr.presets.Settings` instead of a preset.
+    settings : a full :class:`~pyngr.presets.Settings` instead of a preset (or, with a
+        baseline ``method``, that method's settings object).
     data_range : (low, high) of the values; by default uint8 is [0, 255], floats in [0, 1] are
         used as they are, and other data are stretched from their observed min and max.
     full_output : return a :class:`Result` (image, settings, history, metrics).
@@ -318,7 +397,8 @@ def inpaint(
         raise InputError("image has NaN or Inf values at observed entries")
     dev = resolve_device(device)
     chans = 1 if img.ndim == 2 else img.shape[2]
-    settings = _settings_for("inpaint", preset, settings, dev, iterations, seed, channels=chans)
+    settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
+                        iterations, seed)
     scaling = Scaling.infer(observed, img.dtype, data_range)
     clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
     y = _tensor(_to_chw(scaling.forward(clean)), dev)
@@ -327,9 +407,10 @@ def inpaint(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
-    est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
-                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
-                        monitor=mon, monitor_every=monitor_every, label="inpaint")
+    est, history = _solve(method, "inpaint", Problem(y, mt),
+                          lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
+                          settings, dev, progress=progress, callback=callback, monitor=mon,
+                          monitor_every=monitor_every)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     out = np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
     return _finish(out, settings, history, mon, est, full_output)
@@ -348,6 +429,7 @@ def decloud(
     series: np.ndarray,
     cloud_mask: np.ndarray,
     *,
+    method: str = "ngr",
     preset: str | None = None,
     iterations: int | None = None,
     device: str | torch.device | None = None,
@@ -355,7 +437,7 @@ def decloud(
     progress: bool = False,
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
-    settings: Settings | None = None,
+    settings: Settings | MethodSettings | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -405,8 +487,8 @@ def decloud(
     if not np.all(np.isfinite(observed)):
         raise InputError("series has NaN or Inf values outside the cloud")
     dev = resolve_device(device)
-    settings = _settings_for("decloud", preset, settings, dev, iterations, seed,
-                             channels=stacked.shape[-1])
+    settings = _resolve(method, "decloud", preset, settings, dev, (stacked.shape[-1], h, w),
+                        iterations, seed)
     scaling = Scaling.infer(observed, s.dtype, data_range)
     y = _tensor(_to_chw(scaling.forward(np.where(m, stacked, 0))), dev)
     mt = _tensor(_to_chw(m), dev)
@@ -417,9 +499,10 @@ def decloud(
         gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
         first = mt[:b] == 0
         mon = _make_monitor(gtc, first, channels=b)
-    est, history = _run(lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[arg-type]
-                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
-                        monitor=mon, monitor_every=monitor_every, label="decloud")
+    est, history = _solve(method, "decloud", Problem(y, mt),
+                          lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
+                          settings, dev, progress=progress, callback=callback, monitor=mon,
+                          monitor_every=monitor_every)
     first_est = est[:b]
     out = scaling.inverse(_from_chw(first_est.cpu().numpy(), 3))
     out = np.where(cloud, out, s[0]).astype(s.dtype)
@@ -432,6 +515,7 @@ def denoise(
     *,
     noise: Literal["mixed", "gaussian"] = "mixed",
     video: bool = False,
+    method: str = "ngr",
     preset: str | None = None,
     iterations: int | None = None,
     device: str | torch.device | None = None,
@@ -439,7 +523,7 @@ def denoise(
     progress: bool = False,
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
-    settings: Settings | None = None,
+    settings: Settings | MethodSettings | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -451,6 +535,9 @@ def denoise(
     image : noisy (H, W) or (H, W, C) array (bands or frames on the last axis).
     noise : ``"mixed"`` (a sparse noise term S is estimated) or ``"gaussian"``.
     video : with ``noise="gaussian"``, use the reference's video-denoising settings.
+    method : ``"ngr"`` (default) or a baseline: ``"tv"``, ``"tv3d"``, ``"sstv"``,
+        ``"tnn-fft"``, ``"tnn-dct"``, ``"tctv"``, ``"ctv"``, ``"lrtdtv"``, ``"dip"``,
+        ``"s2dip"``, ``"bm3d"`` (optional package).
     data_range : (low, high) of clean values. By default uint8 is [0, 255]; float data whose
         1st-99th percentiles lie within [-0.5, 1.5] are taken as [0, 1] data (noise may push
         values outside); other data are stretched from their min and max.
@@ -475,8 +562,8 @@ def denoise(
     if noise not in ("mixed", "gaussian"):
         raise InputError(f"unknown noise {noise!r}; expected 'mixed' or 'gaussian'")
     chans = 1 if img.ndim == 2 else img.shape[2]
-    settings = _settings_for("denoise", preset, settings, dev, iterations, seed,
-                             channels=chans, noise=noise, video=video)
+    settings = _resolve(method, "denoise", preset, settings, dev, (chans, *img.shape[:2]),
+                        iterations, seed, noise=noise, video=video)
     if data_range is None and np.issubdtype(img.dtype, np.floating):
         # Noise pushes values outside [0, 1]: float data whose bulk (1st-99th percentile)
         # lies near [0, 1] are taken as [0, 1] data, not stretched by their noisy extremes.
@@ -488,8 +575,9 @@ def denoise(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), None)
-    est, history = _run(lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[arg-type]
-                        tuple(y.shape), settings, dev, progress=progress, callback=callback,
-                        monitor=mon, monitor_every=monitor_every, label="denoise")
+    est, history = _solve(method, "denoise", Problem(y, None, noise),
+                          lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[union-attr,arg-type]
+                          settings, dev, progress=progress, callback=callback, monitor=mon,
+                          monitor_every=monitor_every)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     return _finish(out, settings, history, mon, est, full_output)

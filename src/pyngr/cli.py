@@ -67,6 +67,9 @@ KeyOpt = Annotated[str | None, typer.Option("--key", help="Variable name in .mat
 FigOpt = Annotated[Path | None, typer.Option(
     "--figure", help="Also write a side-by-side figure (observed / restored / ground truth).")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file (format from suffix).")]
+MethodOpt = Annotated[str, typer.Option(
+    "--method", help="'ngr' (default) or a baseline on the same input: tv, tv3d, sstv, halrtc, "
+                     "tnn-fft, tnn-dct, tctv, ctv, lrtdtv, dip, s2dip, bm3d (see `ngr methods`).")]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -218,7 +221,8 @@ def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[
     if figure is not None:
         from .figures import side_by_side
 
-        panels = [*panels, ("NGR result", res.image)]
+        name = getattr(res.settings, "method", "ngr").upper()
+        panels = [*panels, (f"{name} result", res.image)]
         if truth is not None:
             panels.append(("ground truth", truth))
         side_by_side(panels, figure)
@@ -236,6 +240,7 @@ def inpaint(
     key: KeyOpt = None,
     mask_key: Annotated[str | None, typer.Option(help="Variable name in a .mat mask.")] = None,
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
+    method: MethodOpt = "ngr",
     preset: PresetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
@@ -254,7 +259,8 @@ def inpaint(
     m = read_mask(mask, shape=img.data.shape, key=mask_key, invert=invert_mask)
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
-    res = run(img.data, m, preset=preset.value if preset else None, iterations=iterations,
+    res = run(img.data, m, method=method, preset=preset.value if preset else None,
+              iterations=iterations,
               device=device, seed=seed, progress=not quiet, ground_truth=truth,
               full_output=True)
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
@@ -271,6 +277,7 @@ def denoise(
     video: Annotated[bool, typer.Option(help="Reference video settings (Gaussian).")] = False,
     key: KeyOpt = None,
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
+    method: MethodOpt = "ngr",
     preset: PresetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
@@ -287,9 +294,9 @@ def denoise(
     img = _read(image, key, gray)
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
-    res = run(img.data, noise=noise.value, video=video, preset=preset.value if preset else None,
-              iterations=iterations, device=device, seed=seed, progress=not quiet,
-              ground_truth=truth, full_output=True)
+    res = run(img.data, noise=noise.value, video=video, method=method,
+              preset=preset.value if preset else None, iterations=iterations, device=device,
+              seed=seed, progress=not quiet, ground_truth=truth, full_output=True)
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": noise.value, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
@@ -310,6 +317,7 @@ def decloud(
     resize_mask: Annotated[bool, typer.Option(
         help="Resize a mask of another size to the scene (bilinear, threshold 0.5).")] = False,
     key: KeyOpt = None,
+    method: MethodOpt = "ngr",
     preset: PresetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
@@ -354,7 +362,8 @@ def decloud(
     like = first if first.data.ndim < 4 else None
     _preflight(output, _squeeze(series[0], first.data), like, force)
     truth = _read(gt, key).data if gt is not None else None
-    res = run(series, cloud, preset=preset.value if preset else None, iterations=iterations,
+    res = run(series, cloud, method=method, preset=preset.value if preset else None,
+              iterations=iterations,
               device=device, seed=seed, progress=not quiet, ground_truth=truth,
               full_output=True)
     c3 = np.broadcast_to(cloud if cloud.ndim == 3 else cloud[..., None], res.image.shape)
@@ -464,6 +473,7 @@ def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path(
         "ngr-demo"),
     rate: Annotated[float, typer.Option(help="Fraction of entries kept.")] = 0.1,
+    method: MethodOpt = "ngr",
     preset: PresetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
@@ -488,8 +498,10 @@ def demo(
     observed = np.where(mask, gt, 0).astype(np.uint8)
     _say(quiet, f"demo: {gt.shape[1]}x{gt.shape[0]} RGB, {rate:.0%} of entries kept; "
                 f"writing to {output}/")
-    res = run(observed, mask, preset=preset.value if preset else None, iterations=iterations,
-              device=device, seed=seed, progress=not quiet, ground_truth=gt, full_output=True)
+    res = run(observed, mask, method=method, preset=preset.value if preset else None,
+              iterations=iterations, device=device, seed=seed, progress=not quiet,
+              ground_truth=gt, full_output=True)
+    name = getattr(res.settings, "method", "ngr").upper()
     metrics = _metrics(res.image, gt, ~mask)
     gtf = gt / 255.0
     base = inpaint_biharmonic(np.where(mask, gtf, 0), ~mask, channel_axis=None)
@@ -504,10 +516,10 @@ def demo(
     side_by_side(
         [(f"observed ({rate:.0%} kept)", observed),
          (f"biharmonic: {base_m['psnr']:.2f} dB", np.clip(base, 0, 1)),
-         (f"NGR final iterate: {ngr_m['psnr']:.2f} dB", res.image),
+         (f"{name} final iterate: {ngr_m['psnr']:.2f} dB", res.image),
          ("ground truth", gt)],
         output / "figure.png",
-        title=f"PSNR on the missing entries; NGR {res.settings.preset} preset, "
+        title=f"PSNR on the missing entries; {name} {res.settings.preset} settings, "
               f"{res.history.iterations} iterations, {res.history.wall_time:.0f} s",
     )
     _summary(quiet, output / "restored.png", res, {k: v for k, v in metrics.items()
@@ -515,6 +527,17 @@ def demo(
     _say(quiet, f"  biharmonic inpainting (scikit-image), missing entries: "
                 f"PSNR {base_m['psnr']:.4g}, SSIM {base_m['ssim']:.4g}")
     _say(quiet, f"  figure: {output / 'figure.png'}")
+
+
+@_command
+def methods() -> None:
+    """List the restoration methods: NGR and the baselines, with the tasks they do."""
+    from .baselines import METHODS
+
+    typer.echo(f"{'ngr':9s} inpaint, decloud, denoise  neural gradient regularizer "
+               "(Xu et al.)")
+    for m in METHODS.values():
+        typer.echo(f"{m.name:9s} {', '.join(m.tasks):26s} {m.title} ({m.reference})")
 
 
 @_command

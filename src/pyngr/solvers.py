@@ -292,8 +292,13 @@ class Recorder:
 
     def step(self, k: int, estimate: Callable[[], torch.Tensor],
              loss: Callable[[], float] | None = None,
-             penalties: Callable[[], dict[str, float]] | None = None) -> bool:
-        """Record iteration ``k`` (1-based); return True when a callback asks to stop."""
+             penalties: Callable[[], dict[str, float]] | None = None, *,
+             last: bool = False) -> bool:
+        """Record iteration ``k`` (1-based); return True when a callback asks to stop.
+
+        ``last=True`` says the solver ends after this iteration (e.g. converged), so it is
+        recorded and reported like the planned last one.
+        """
         history = self.history
         history.iterations = k
         if self.stable and k % self.window == 0:
@@ -305,7 +310,7 @@ class Recorder:
                     self._best_change, self._chosen = change, est.clone()
                     history.selected_iteration = k
             self._previous = est.clone()
-        if k % self.every and k != self.n:
+        if k % self.every and k != self.n and not last:
             return False
         elapsed = time.perf_counter() - self.start
         pens = penalties() if penalties is not None else {}
@@ -380,6 +385,7 @@ def run_admm(
         loss.backward()
         opt.step()
         scheme.update(f.detach())
-        if recorder.step(k, scheme.estimate, lambda: float(loss.detach()), scheme.penalties):
+        if recorder.step(k, scheme.estimate, lambda lo=loss: float(lo.detach()),
+                         scheme.penalties):
             break
     return recorder.finish(scheme.estimate())
