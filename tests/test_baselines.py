@@ -224,7 +224,7 @@ def test_mixed_noise_sparse_term_removes_impulses() -> None:
 # --------------------------------------------------------------------------- low-rank known answers
 def _low_rank(shape: tuple[int, int, int], rank: int, smooth: bool, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    c, h, w = shape
+    c = shape[0]
     if smooth:
         t = [torch.linspace(0, 1, n, dtype=torch.float64) for n in shape]
         f = [torch.stack([torch.cos(math.pi * (k + 1) * ti + 0.3 * k) for k in range(rank)])

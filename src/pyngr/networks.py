@@ -1,4 +1,4 @@
-"""Untrained networks that predict NGR's gradient maps.
+"""Untrained networks: NGR's gradient-map network and Deep Image Prior's image network.
 
 :class:`SkipNet` is the "skip" encoder-decoder of Deep Image Prior (Ulyanov et al., 2018) as
 the NGR reference configures it (SPEC section 4): at each of ``depth`` scales a stride-2 3×3
@@ -10,6 +10,10 @@ after every convolution; a final linear 1×1 convolution.
 :class:`GradientNetwork` wraps the heads that map the fixed random input G0 to the three
 gradient maps ``F = (F_h, F_v, F_t)``: either three independent skip networks (the paper's
 ``separate`` layout) or one trunk whose last layer emits ``3·C`` channels (``shared``).
+
+:class:`ImageNetwork` maps a fixed random input to an image ``(C, H, W)``: the network of
+Deep Image Prior and of the DIP-based baselines (:mod:`pyngr.baselines.dip`). Both run on the
+same padded grid (:func:`input_grid`) and crop their output to the image.
 
 Examples
 --------
@@ -29,7 +33,7 @@ from torch import nn
 
 from .presets import NetworkSettings
 
-__all__ = ["GradientNetwork", "SkipNet"]
+__all__ = ["GradientNetwork", "ImageNetwork", "SkipNet", "input_grid"]
 
 
 def _conv(cin: int, cout: int, k: int, stride: int, pad: str) -> nn.Sequential:
@@ -112,7 +116,58 @@ class SkipNet(nn.Module):
         return self.head(self.body(x))
 
 
-class GradientNetwork(nn.Module):
+def input_grid(height: int, width: int, depth: int) -> tuple[int, int]:
+    """Spatial size of the input grid a ``depth``-scale :class:`SkipNet` runs on for an image.
+
+    The deepest scale needs at least 2 pixels (reflection padding), so images smaller than
+    ``2**depth + 1`` along an axis run on a larger grid and the output is cropped back.
+
+    Examples
+    --------
+    >>> input_grid(3, 40, 3)
+    (9, 40)
+    """
+    least = 2 ** depth + 1
+    return max(height, least), max(width, least)
+
+
+def _output_activation(name: str) -> nn.Module:
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "sigmoid":
+        return nn.Sigmoid()
+    if name == "linear":
+        return nn.Identity()
+    raise ValueError(f"output must be 'linear', 'tanh' or 'sigmoid', got {name!r}")
+
+
+class _GridNetwork(nn.Module):
+    """Shared part of the networks fed a fixed uniform input on the padded grid."""
+
+    def __init__(self, channels: int, height: int, width: int,
+                 settings: NetworkSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.channels, self.height, self.width = channels, height, width
+        self.input_channels = settings.input_channels or channels
+        # The deepest scale needs >= 2 pixels: run small images on a larger grid and crop.
+        self.grid = input_grid(height, width, settings.depth)
+
+    def make_input(self, generator: torch.Generator) -> torch.Tensor:
+        """Uniform noise in ``[0, input_scale)`` of shape ``(1, input_channels, *grid)``.
+
+        Drawn on ``generator.device``.
+        """
+        dev = generator.device
+        g = torch.rand((1, self.input_channels, *self.grid), generator=generator, device=dev)
+        return g * self.settings.input_scale
+
+    def _crop(self, out: torch.Tensor) -> torch.Tensor:
+        """``(1, K, *grid) -> (K, H, W)``: the image's part of the grid."""
+        return out[0, :, : self.height, : self.width]
+
+
+class GradientNetwork(_GridNetwork):
     """f_Θ: fixed random input G0 -> gradient maps ``(3, C, H, W)`` = (F_h, F_v, F_t).
 
     Parameters
@@ -124,13 +179,7 @@ class GradientNetwork(nn.Module):
 
     def __init__(self, channels: int, height: int, width: int, settings: NetworkSettings,
                  seed: int = 0) -> None:
-        super().__init__()
-        self.settings = settings
-        self.channels, self.height, self.width = channels, height, width
-        self.input_channels = settings.input_channels or channels
-        # The deepest scale needs >= 2 pixels: run small images on a larger grid and crop.
-        least = 2 ** settings.depth + 1
-        self.grid = (max(height, least), max(width, least))
+        super().__init__(channels, height, width, settings)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             if settings.heads == "separate":
@@ -139,16 +188,46 @@ class GradientNetwork(nn.Module):
                 )
             else:
                 self.nets = nn.ModuleList([SkipNet(self.input_channels, 3 * channels, settings)])
-        self.tanh = settings.output == "tanh"
-
-    def make_input(self, generator: torch.Generator) -> torch.Tensor:
-        """G0: uniform noise in ``[0, input_scale)`` of shape ``(1, input_channels, *grid)``."""
-        dev = generator.device
-        g = torch.rand((1, self.input_channels, *self.grid), generator=generator, device=dev)
-        return g * self.settings.input_scale
+        self.activation = _output_activation(settings.output)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         outs = [net(g) for net in self.nets]
-        f = torch.cat(outs, dim=1)[0, :, : self.height, : self.width]
+        f = self._crop(torch.cat(outs, dim=1))
         f = f.reshape(3, self.channels, self.height, self.width)
-        return torch.tanh(f) if self.tanh else f
+        return self.activation(f)
+
+
+class ImageNetwork(_GridNetwork):
+    """Deep Image Prior's f_θ: fixed random input z -> image ``(C, H, W)``.
+
+    One :class:`SkipNet` from ``input_channels`` (default: as many as the image) to ``C``
+    channels, then the output activation of ``settings.output`` (DIP uses ``"sigmoid"``).
+
+    Parameters
+    ----------
+    channels, height, width : size of the image.
+    settings : architecture (:class:`pyngr.presets.NetworkSettings`).
+    seed : seeds the weight initialisation without touching PyTorch's global generator.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pyngr.networks import ImageNetwork
+    >>> from pyngr.presets import NetworkSettings
+    >>> s = NetworkSettings(width=8, depth=3, output="sigmoid", input_channels=4)
+    >>> net = ImageNetwork(channels=3, height=5, width=12, settings=s, seed=0)
+    >>> z = net.make_input(torch.Generator().manual_seed(0))
+    >>> z.shape, net(z).shape
+    (torch.Size([1, 4, 9, 12]), torch.Size([3, 5, 12]))
+    """
+
+    def __init__(self, channels: int, height: int, width: int, settings: NetworkSettings,
+                 seed: int = 0) -> None:
+        super().__init__(channels, height, width, settings)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = SkipNet(self.input_channels, channels, settings)
+        self.activation = _output_activation(settings.output)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.activation(self._crop(self.net(z)))

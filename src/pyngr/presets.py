@@ -65,7 +65,8 @@ class NetworkSettings:
     conv1x1_up : a 1×1 convolution after each up block (True in the reference code).
     heads : ``"separate"`` (three independent networks, the paper) or ``"shared"`` (one trunk,
         a last layer emitting the three maps).
-    output : ``"linear"``, or ``"tanh"`` (the reference's video-denoising variant).
+    output : ``"linear"``, ``"tanh"`` (the reference's video-denoising variant) or
+        ``"sigmoid"`` (Deep Image Prior's image network, :class:`pyngr.networks.ImageNetwork`).
     input_channels : channels of G0; None means as many as the image (the reference).
     input_scale : G0 ~ U[0, input_scale).
     input_noise : std of the fresh Gaussian perturbation added to G0 every iteration.
@@ -78,7 +79,7 @@ class NetworkSettings:
     pad: Literal["reflection", "zeros"] = "reflection"
     conv1x1_up: bool = True
     heads: Literal["separate", "shared"] = "separate"
-    output: Literal["linear", "tanh"] = "linear"
+    output: Literal["linear", "tanh", "sigmoid"] = "linear"
     input_channels: int | None = None
     input_scale: float = 0.1
     input_noise: float = 0.03
