@@ -73,8 +73,8 @@ MethodOpt = Annotated[str, typer.Option(
 
 
 # --------------------------------------------------------------------------- helpers
-def _command(fn: Callable[..., None]) -> Callable[..., None]:
-    """Register a command whose pyngr errors become ``error: <one line>`` and exit status 2."""
+def guard(fn: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a command so that pyngr errors become ``error: <one line>`` and exit status 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -87,7 +87,12 @@ def _command(fn: Callable[..., None]) -> Callable[..., None]:
             typer.echo("interrupted; no output was written", err=True)
             raise typer.Exit(130) from None
 
-    return app.command()(wrapper)
+    return wrapper
+
+
+def _command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register a guarded command on ``ngr``."""
+    return app.command()(guard(fn))
 
 
 def _say(quiet: bool, msg: str) -> None:
@@ -544,6 +549,12 @@ def methods() -> None:
 def version() -> None:
     """Print the pyngr version."""
     typer.echo(f"pyngr {__version__}")
+
+
+# `ngr bench ...` (after `guard` exists: the bench commands use it)
+from .bench.cli import bench_app  # noqa: E402
+
+app.add_typer(bench_app, name="bench")
 
 
 def main(argv: list[str] | None = None) -> int:

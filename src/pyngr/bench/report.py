@@ -1,0 +1,230 @@
+"""Turn the result store into markdown tables beside the paper's numbers, and figures.
+
+For every experiment, dataset and degradation level: one row per method with the mean ±
+std over seeds (and images) of the final-iterate metrics (whole image; missing entries for
+inpainting and cloud removal), the mean labelled oracle PSNR, iterations, device and
+seconds per image, the paper's PSNR where its table has the same dataset, and the gap in
+dB. Under each table: the ranking on our data and NGR's gap to the best competitor.
+Figures: PSNR-versus-iteration curves per case, and side-by-side result crops when the
+runs saved previews.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .specs import EXPERIMENTS
+
+__all__ = ["PAPER_METHOD", "load_paper_table", "render"]
+
+#: pyngr method name -> the paper's column name.
+PAPER_METHOD = {"ngr": "NGR", "halrtc": "HaLRTC", "tnn-fft": "TNN-FFT", "tnn-dct": "TNN-DCT",
+                "tctv": "t-CTV", "dip": "DIP", "s2dip": "S2DIP", "ctv": "CTV",
+                "lrtdtv": "LRTDTV", "tv": "TV"}
+#: our dataset (and item) -> the paper's dataset label, per table.
+_PAPER_DATASET = {"set5": "Set5", "bsd100": "BSDS100", "usc_sipi": "USC-SIPI",
+                  "video": "eight_videos_mean", "hsi/pavia": "PA"}
+_LEVEL_COLUMN = {"table1": "sampling_rate", "table2": "sampling_rate", "table3": "case",
+                 "table4": "cloud_size", "table5": "sigma", "table6": "case"}
+_HSI_CASE = {"weak": "weak_mixed", "strong": "strong_mixed", "gaussian": "gaussian"}
+
+
+def load_paper_table(folder: Path, name: str) -> list[dict[str, str]]:
+    path = Path(folder) / name
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _paper_value(rows: list[dict[str, str]], experiment: str, dataset: str, item: str,
+                 degradation: str, level: Any, method: str) -> float | None:
+    if not rows:
+        return None
+    label = _PAPER_DATASET.get(f"{dataset}/{item}", _PAPER_DATASET.get(dataset))
+    if experiment == "table7":
+        label = "PA_strong_mixed"
+    if label is None or method not in PAPER_METHOD:
+        return None
+    name = PAPER_METHOD[method]
+    for r in rows:
+        if r.get("dataset") != label:
+            continue
+        if r.get("method", r.get("regularizer")) != name:
+            continue
+        column = _LEVEL_COLUMN.get(experiment)
+        if column is not None:
+            want = _level_label(experiment, degradation, level)
+            if str(r.get(column)) != want and not _same_number(r.get(column), want):
+                continue
+        return float(r["psnr"])
+    return None
+
+
+def _level_label(experiment: str, degradation: str, level: Any) -> str:
+    if experiment == "table3":
+        if degradation == "deadlines":
+            return "deadlines"
+        return {0.1: "sr0.10"}.get(float(level), f"sr{float(level):g}")
+    if experiment == "table6":
+        return _HSI_CASE.get(degradation, degradation)
+    return str(level)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
+def _stat(values: Sequence[float]) -> str:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return "–"
+    return f"{v.mean():.2f} ± {v.std():.2f}" if v.size > 1 else f"{v.mean():.2f}"
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    v = [x for x in values if x is not None and np.isfinite(x)]
+    return float(np.mean(v)) if v else None
+
+
+def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str, Any]]]]:
+    """(experiment, dataset, degradation, level, variant) -> method -> records."""
+    out: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        s = r["spec"]
+        c = s["case"]
+        dataset = c["dataset"] if c["dataset"] != "hsi" else f"hsi/{c['item']}"
+        variant = s.get("tags", {}).get("variant", "")
+        out[(s["experiment"], dataset, c["degradation"], c["level"], variant)][
+            s["method"]].append(r)
+    return out
+
+
+def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
+           figures: Path | None = None, previews: Path | None = None) -> str:
+    """Markdown report of ``records`` (from :meth:`Store.records`); figures into
+    ``figures`` when given."""
+    groups = _group(records)
+    lines = ["# pyngr benchmark report", "",
+             "Final-iterate metrics (NGR denoising: its observation-only stable-iterate rule), "
+             "PSNR/SSIM per channel on 8-bit values averaged over channels (SPEC section 6), "
+             "mean ± std over images and seeds. *Oracle* is the best PSNR monitored against "
+             "ground truth during the run: the reference code reports that number; here it "
+             "is never the result. *Paper* is the paper's table entry for the same dataset "
+             "where it has one; gap = ours − paper.", ""]
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], str(k[3]), k[4])):
+        experiment, dataset, degradation, level, variant = key
+        exp = EXPERIMENTS.get(experiment)
+        rows = load_paper_table(paper_tables, exp.paper_table) if (
+            paper_tables and exp and exp.paper_table) else []
+        item = dataset.split("/", 1)[1] if "/" in dataset else ""
+        base = dataset.split("/", 1)[0]
+        title = f"{experiment}: {exp.title if exp else ''} — {dataset}, {degradation}" + (
+            f" {level}" if level is not None else "") + (f", {variant}" if variant else "")
+        lines += [f"## {title}", "",
+                  "| method | images | PSNR | SSIM | PSNR missing | oracle PSNR | paper PSNR "
+                  "| gap (dB) | iterations | device | s / image |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        means: dict[str, float] = {}
+        for method, recs in sorted(groups[key].items(), key=lambda kv: kv[0] != "ngr"):
+            whole = [r["result"]["whole_image"]["psnr"] for r in recs]
+            ssim = [r["result"]["whole_image"].get("ssim") for r in recs]
+            miss = [r["result"].get("missing_entries", {}).get("psnr") for r in recs]
+            oracle = [(r.get("oracle_monitored") or {}).get("psnr") for r in recs]
+            paper = _paper_value(rows, experiment, base, item, degradation, level, method)
+            mean = _mean(whole)
+            if mean is not None:
+                means[method] = mean
+            gap = f"{mean - paper:+.2f}" if (paper is not None and mean is not None) else "–"
+            its = sorted({r["iterations"] for r in recs})
+            dev = sorted({r["device"] for r in recs})
+            preset = recs[0]["settings"].get("preset", "")
+            lines.append(
+                f"| {method}{f' ({preset})' if method == 'ngr' else ''} | {len(recs)} | "
+                f"{_stat(whole)} | {_stat(ssim)} | {_stat(miss)} | {_stat(oracle)} | "
+                f"{'–' if paper is None else f'{paper:.2f}'} | {gap} | "
+                f"{', '.join(map(str, its))} | {', '.join(dev)} | "
+                f"{np.mean([r['wall_time_s'] for r in recs]):.0f} |")
+        ranking = sorted(means, key=lambda m: -means[m])
+        lines += ["", "Ranking on our data: " + " > ".join(
+            f"{m} ({means[m]:.2f})" for m in ranking)]
+        others = [m for m in ranking if m != "ngr"]
+        if "ngr" in means and others:
+            best = others[0]
+            lines.append(f"NGR − best competitor ({best}): {means['ngr'] - means[best]:+.2f} dB")
+        if figures is not None:
+            name = "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
+            made = _curves(groups[key], Path(figures) / f"{name}_curves.png", title)
+            if made:
+                lines += ["", f"![PSNR curves]({made.as_posix()})"]
+            if previews is not None:
+                made = _crops(groups[key], Path(previews), Path(figures) / f"{name}_crops.png",
+                              title)
+                if made:
+                    lines += ["", f"![results]({made.as_posix()})"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _curves(by_method: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path | None:
+    """Monitored PSNR against iterations of the first image's run of each method."""
+    from ..figures import _pyplot, _save
+
+    series = {}
+    for method, recs in by_method.items():
+        curve = [(p["iteration"], p["psnr"]) for p in recs[0].get("curve", []) if "psnr" in p]
+        if len(curve) > 1:
+            series[method] = curve
+    if not series:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, curve in series.items():
+        it, ps = zip(*curve, strict=True)
+        ax.plot(it, ps, label=method)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("monitored PSNR (dB)")
+    ax.set_title(title[:90], fontsize=8)
+    ax.legend(fontsize=7)
+    _save(fig, path)
+    return path
+
+
+def _crops(by_method: dict[str, list[dict[str, Any]]], previews: Path, path: Path,
+           title: str) -> Path | None:
+    """Input, each method's result and the ground truth of the first image, side by side
+    (the central quarter of the image, as the paper's zoomed crops)."""
+    from ..figures import side_by_side
+    from ..io import read_image
+
+    first = next(iter(by_method.values()))[0]
+    case = first.get("case_key")
+    panels = []
+    for name in ("observed",):
+        p = previews / f"case-{case}-{name}.png"
+        if p.exists():
+            panels.append((name, read_image(p).data))
+    for method, recs in by_method.items():
+        rec = next((r for r in recs if r.get("case_key") == case), None)
+        if rec is not None and (previews / f"{rec['key']}.png").exists():
+            psnr = rec["result"]["whole_image"]["psnr"]
+            panels.append((f"{method} {psnr:.2f} dB", read_image(previews / f"{rec['key']}.png")
+                           .data))
+    truth = previews / f"case-{case}-truth.png"
+    if truth.exists():
+        panels.append(("ground truth", read_image(truth).data))
+    if len(panels) < 2:
+        return None
+    h, w = panels[0][1].shape[:2]
+    crop = (slice(h // 4, h // 4 + h // 2), slice(w // 4, w // 4 + w // 2))
+    side_by_side([(t, a[crop]) for t, a in panels], path, title=title[:100])
+    return path

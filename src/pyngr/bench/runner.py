@@ -1,0 +1,159 @@
+"""Run one :class:`~pyngr.bench.specs.RunSpec` and turn it into a store record.
+
+The restoration goes through the public API (``pyngr.inpaint`` / ``decloud`` /
+``denoise``) with ground truth passed for monitoring only; the result is scored after the
+run with :func:`pyngr.metrics.evaluate` (the paper's definitions): over the whole image and,
+for inpainting and cloud removal, over the missing entries only. The record also keeps the
+labelled oracle (best monitored PSNR, never the result), the monitored PSNR curve, the
+iteration count, wall time, device and library versions, and the exact settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..metrics import evaluate
+from .datasets import load_case
+from .specs import RunSpec
+
+__all__ = ["build_settings", "case_key", "execute", "override"]
+
+
+def override(settings: Any, path: str, value: Any) -> Any:
+    """``settings`` with the field at dotted ``path`` replaced (frozen dataclasses)."""
+    head, _, rest = path.partition(".")
+    if not dataclasses.is_dataclass(settings) or head not in {
+            f.name for f in dataclasses.fields(settings)}:
+        raise InputError(f"settings have no field {path!r}")
+    if rest:
+        value = override(getattr(settings, head), rest, value)
+    elif isinstance(value, list):
+        value = tuple(value)
+    return dataclasses.replace(settings, **{head: value})
+
+
+def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
+                   kwargs: dict[str, Any], device: str) -> Any:
+    """The settings object of a run: method defaults, the spec's iterations, seed and
+    overrides."""
+    from ..baselines import default_settings
+    from ..presets import get_settings
+
+    if spec.method == "ngr":
+        preset = spec.preset or ("paper" if device.startswith("cuda") else "fast")
+        s: Any = get_settings(task, preset, channels=shape_chw[0],
+                              noise=kwargs.get("noise", "mixed"),
+                              video=bool(kwargs.get("video", False)))
+    else:
+        s = default_settings(spec.method, task, shape_chw, kwargs.get("noise"))
+    s = s.replace(seed=spec.seed)
+    if spec.iterations is not None:
+        s = s.replace(iterations=spec.iterations)
+    for path, value in spec.overrides:
+        s = override(s, path, value)
+    return s
+
+
+def _to_unit(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    if like.dtype == np.uint8:
+        return a.astype(np.float64) / 255.0
+    return np.clip(a.astype(np.float64), 0, 1)
+
+
+def _device_name(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def case_key(spec: RunSpec) -> str:
+    """Identity of a run's input (same for every method run on it)."""
+    return RunSpec("", spec.case).key
+
+
+def _preview(path: Path, image: np.ndarray, video: bool) -> None:
+    """An 8-bit picture of a result for report figures (first frame of a video; three
+    bands of a cube in false colour)."""
+    from ..figures import display_image
+    from ..io import write_image
+
+    pic = display_image(image, bands=[0] if video and image.ndim == 3 else None)
+    write_image(path, (pic * 255).round().astype(np.uint8), force=True)
+
+
+def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: bool = False,
+            monitor_every: int = 50, previews: str | Path | None = None) -> dict[str, Any]:
+    """Run ``spec`` on the data folder ``data``; return its record (not yet stored).
+
+    With ``previews`` (a folder), 8-bit pictures of the result (``<key>.png``) and of the
+    case's input and ground truth (``case-<case key>-{observed,truth}.png``) are written
+    there for the report's figures.
+    """
+    import pyngr
+
+    from ..api import resolve_device
+
+    dev = str(resolve_device(device))
+    case = load_case(spec.case, Path(data))
+    if case.task == "decloud":
+        t, h, w, b = case.kwargs["series"].shape
+        shape = (t * b, h, w)
+    else:
+        img = case.kwargs["image"]
+        shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
+    settings = build_settings(spec, case.task, shape, case.kwargs, dev)
+    fn = {"inpaint": pyngr.inpaint, "decloud": pyngr.decloud, "denoise": pyngr.denoise}[
+        case.task]
+    kwargs = dict(case.kwargs)
+    if spec.method != "ngr":
+        kwargs.pop("video", None)
+    start = time.perf_counter()
+    res = fn(**kwargs, method=spec.method, settings=settings, device=dev, progress=progress,
+             ground_truth=case.truth, monitor_every=monitor_every, full_output=True)
+    wall = time.perf_counter() - start
+    out, ref = _to_unit(res.image, case.truth), _to_unit(case.truth, case.truth)
+    multi = out.ndim == 3 and out.shape[2] > 1
+    names = ("psnr", "ssim", "sam", "ergas") if multi else ("psnr", "ssim")
+    metrics = {"whole_image": evaluate(out, ref, metrics=names)}
+    if case.missing is not None and case.missing.any():
+        metrics["missing_entries"] = evaluate(out, ref, region=case.missing, metrics=names)
+    h = res.history
+    if previews is not None:
+        folder = Path(previews)
+        video = spec.case.dataset == "video"
+        _preview(folder / f"{spec.key}.png", res.image, video)
+        for name, image in (("observed", case.observed), ("truth", case.truth)):
+            target = folder / f"case-{case_key(spec)}-{name}.png"
+            if not target.exists():
+                _preview(target, image, video)
+    return {
+        "key": spec.key,
+        "case_key": case_key(spec),
+        "spec": spec.to_dict(),
+        "data": case.note,
+        "task": case.task,
+        "result": metrics,
+        "result_is": "final iterate" if h.selection == "final"
+        else f"stable-iterate rule (iteration {h.selected_iteration})",
+        "oracle_monitored": h.oracle,
+        "curve": [{k: r[k] for k in ("iteration", "psnr", "loss") if k in r}
+                  for r in h.records],
+        "iterations": h.iterations,
+        "wall_time_s": round(wall, 3),
+        "seconds_per_iteration": h.wall_time / max(h.iterations, 1),
+        "device": dev,
+        "device_name": _device_name(dev),
+        "settings": res.settings.to_dict(),
+        "versions": {"pyngr": pyngr.__version__, "torch": torch.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

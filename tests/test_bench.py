@@ -1,0 +1,144 @@
+"""The benchmark runner: specs, store (skip/resume), records, executors, report, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, execute, pending, render, run_local
+from pyngr.bench.datasets import list_items, load_case
+from pyngr.bench.runner import build_settings, override
+from pyngr.cli import main
+from pyngr.errors import InputError
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A data folder with the benchmark layout: two tiny Set5-like images."""
+    root = tmp_path / "data"
+    (root / "set5").mkdir(parents=True)
+    yy, xx = np.mgrid[0:24, 0:24]
+    for k, name in enumerate(("baby", "bird")):
+        img = np.stack([128 + 90 * np.sin(xx / (4 + k) + c) * np.cos(yy / 5) for c in range(3)],
+                       -1)
+        Image.fromarray(img.round().clip(0, 255).astype(np.uint8)).save(
+            root / "set5" / f"{name}.png")
+    return root
+
+
+def _spec(item: str = "baby", method: str = "ngr", **kw: object) -> RunSpec:
+    return RunSpec("test", Case("set5", item, "random", 0.5), method=method, iterations=3,
+                   **kw)  # type: ignore[arg-type]
+
+
+def test_specs_expand_and_keys_are_stable() -> None:
+    runs = EXPERIMENTS["table1"].runs(datasets=("set5",), methods=("ngr",), seeds=(1, 2))
+    assert len(runs) == 5 * 3 * 2
+    assert len({r.key for r in runs}) == len(runs)
+    again = RunSpec.from_dict(json.loads(json.dumps(runs[0].to_dict())))
+    assert again == runs[0] and again.key == runs[0].key
+    fig = EXPERIMENTS["fig12"].runs(datasets=("set5",), limit=1)
+    assert {dict(r.tags)["variant"] for r in fig} >= {"lambda_t=0.5", "mu_max=2^8"}
+    assert all(r.overrides for r in fig)
+    with pytest.raises(InputError, match="needs the data folder"):
+        EXPERIMENTS["table1"].runs(datasets=("bsd100",))
+
+
+def test_datasets_and_degradations_are_seeded(data: Path) -> None:
+    assert list_items(data, "set5") == ["baby", "bird"]
+    a = load_case(Case("set5", "baby", "random", 0.3, seed=4), data)
+    b = load_case(Case("set5", "baby", "random", 0.3, seed=4), data)
+    assert a.task == "inpaint" and np.array_equal(a.kwargs["mask"], b.kwargs["mask"])
+    assert 0.2 < a.kwargs["mask"].mean() < 0.4
+    n = load_case(Case("set5", "baby", "gaussian", 0.1, seed=1), data)
+    assert n.task == "denoise" and n.kwargs["image"].dtype == np.float32
+    assert abs(float(np.std(n.kwargs["image"] - n.truth)) - 0.1) < 0.02
+
+
+def test_override_and_settings(data: Path) -> None:
+    spec = _spec(overrides=(("admm.lambda_t", 2.0),))
+    s = build_settings(spec, "inpaint", (3, 24, 24), {}, "cpu")
+    assert s.admm.lambda_t == 2.0 and s.iterations == 3 and s.preset == "fast"
+    with pytest.raises(InputError, match="no field"):
+        override(s, "admm.nope", 1)
+
+
+def test_store_skips_and_tolerates_a_torn_line(tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.jsonl")
+    store.append({"key": "a", "v": 1})
+    with open(store.path, "a") as fh:
+        fh.write('{"key": "b", "v"')  # a writer killed mid-line
+    store.append({"key": "c", "v": 3})
+    assert store.keys() == {"a", "c"} and store.damaged() == 1
+    specs = [_spec("baby"), _spec("bird")]
+    store.append({"key": specs[0].key})
+    assert pending(specs, store) == [specs[1]]
+
+
+def test_local_run_records_and_resumes(data: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.jsonl")
+    specs = [_spec("baby"), _spec("baby", method="tv")]
+    assert run_local(specs, store, data, device="cpu", progress=False,
+                     previews=tmp_path / "pics") == 2
+    recs = store.records()
+    assert {r["spec"]["method"] for r in recs} == {"ngr", "tv"}
+    r = recs[0]
+    assert r["key"] == specs[0].key and r["iterations"] == 3 and r["device"] == "cpu"
+    assert set(r["result"]) == {"whole_image", "missing_entries"}
+    assert r["result_is"] == "final iterate" and r["oracle_monitored"]["iteration"] >= 1
+    assert r["settings"]["iterations"] == 3 and "torch" in r["versions"]
+    assert (tmp_path / "pics" / f"{r['key']}.png").exists()
+    assert run_local(specs, store, data, device="cpu", progress=False) == 0  # resumed: nothing
+    text = render(store.records(), figures=tmp_path / "figs", previews=tmp_path / "pics")
+    assert "| ngr (fast) | 1 |" in text and "Ranking on our data" in text
+    assert "NGR − best competitor (tv)" in text
+
+
+def test_report_puts_paper_numbers_beside_ours(tmp_path: Path) -> None:
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "table1_rgb_inpainting.csv").write_text(
+        "dataset,method,sampling_rate,psnr,ssim\nSet5,NGR,0.3,35.84,0.951\n")
+    spec = RunSpec("table1", Case("set5", "baby", "random", 0.3))
+    rec = {"key": spec.key, "spec": spec.to_dict(), "iterations": 10, "device": "cpu",
+           "wall_time_s": 1.0, "settings": {"preset": "fast"},
+           "result": {"whole_image": {"psnr": 30.0, "ssim": 0.9}}}
+    text = render([rec], paper_tables=tables)
+    assert "| 35.84 | -5.84 |" in text
+
+
+def test_ray_executor_runs_two_tiny_runs(data: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from pyngr.bench import run_ray
+
+    store = Store(tmp_path / "ray.jsonl")
+    specs = [_spec("baby", method="tv"), _spec("bird", method="tv")]
+    try:
+        n = run_ray(specs, store, data, cpus_per_run=1,
+                    ray_init={"num_cpus": 2, "include_dashboard": False,
+                              "log_to_driver": False})
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    assert n == 2 and store.keys() == {s.key for s in specs}
+
+
+def test_cli_bench_run_and_report(data: Path, tmp_path: Path, capsys) -> None:
+    store = tmp_path / "b.jsonl"
+    args = ["bench", "run", "table1", "--data", str(data), "--datasets", "set5", "--methods",
+            "tv", "--limit", "1", "--iterations", "5", "--device", "cpu", "--store", str(store)]
+    assert main([*args, "--dry-run"]) == 0
+    assert "3 to run" in capsys.readouterr().err
+    assert main(args) == 0
+    assert len(Store(store).records()) == 3
+    assert main(args) == 0
+    assert "3 already in" in capsys.readouterr().err
+    out = tmp_path / "report.md"
+    assert main(["bench", "report", "--store", str(store), "-o", str(out)]) == 0
+    assert "table1" in out.read_text()
+    assert main(["bench", "run", "nope", "--data", str(data)]) == 2
+    assert "unknown experiment" in capsys.readouterr().err
