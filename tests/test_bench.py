@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, execute, pending, render, run_local
+from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, pending, render, run_local
 from pyngr.bench.datasets import list_items, load_case
 from pyngr.bench.runner import build_settings, override
 from pyngr.cli import main
