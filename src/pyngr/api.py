@@ -208,12 +208,33 @@ class Result:
         (:class:`~pyngr.solvers.History`); ``history.oracle`` is the labelled oracle.
     metrics : final-iterate metrics against ``ground_truth`` when it was given (PSNR over
         the whole image and over the missing entries, monitoring definition).
+    network_state : NGR runs: the ``state_dict`` of the gradient network after the last
+        iteration, tensors on the CPU; None for the baselines. Save it with
+        ``torch.save(result.network_state, path)`` and start another run from it with
+        ``settings.replace(init_weights=path)`` (warm start, paper Fig. 14).
+
+    Examples
+    --------
+    Warm-start a run from the weights an earlier run learned (tiny sizes for speed):
+
+    >>> import os, tempfile, numpy as np, torch, pyngr
+    >>> img = np.random.default_rng(0).random((24, 24, 3)).astype(np.float32)
+    >>> mask = img > 0.3
+    >>> r = pyngr.inpaint(img, mask, iterations=2, device="cpu", full_output=True)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "ngr.pt")
+    ...     torch.save(r.network_state, path)
+    ...     warm = r.settings.replace(init_weights=path)
+    ...     out = pyngr.inpaint(img, mask, settings=warm, device="cpu")
+    >>> out.shape
+    (24, 24, 3)
     """
 
     image: np.ndarray
     settings: Settings | MethodSettings
     history: History
     metrics: dict[str, float] = field(default_factory=dict)
+    network_state: dict[str, torch.Tensor] | None = None
 
 
 _S = typing.TypeVar("_S", Settings, MethodSettings)
@@ -307,18 +328,23 @@ def _solve(method: str, task: str, problem: Problem,
            scheme_factory: Callable[[torch.Generator], Scheme],
            settings: Settings | MethodSettings, device: torch.device, *, progress: bool,
            callback: Callback | None, monitor: Monitor | None, monitor_every: int,
-           ) -> tuple[torch.Tensor, History]:
-    """Run NGR (``scheme_factory``) or baseline ``method`` on ``problem``."""
+           ) -> tuple[torch.Tensor, History, GradientNetwork | None]:
+    """Run NGR (``scheme_factory``) or baseline ``method`` on ``problem``.
+
+    Returns the estimate, the history and, for NGR, the trained gradient network.
+    """
     gen = torch.Generator(device=device).manual_seed(settings.seed)
     every = max(1, monitor_every)
+    net: GradientNetwork | None = None
     if isinstance(settings, Settings):
         c, h, w = problem.shape
-        net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+        ngr_net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+        net = ngr_net
         scheme = scheme_factory(gen)
 
         def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
-            return run_admm(scheme, net, settings, gen, monitor_every=every, monitor=monitor,
-                            callbacks=cbs)
+            return run_admm(scheme, ngr_net, settings, gen, monitor_every=every,
+                            monitor=monitor, callbacks=cbs)
         label = task
     else:
         def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
@@ -326,7 +352,9 @@ def _solve(method: str, task: str, problem: Problem,
                                 monitor_every=every, callbacks=cbs)
             return run_method(method, problem, settings, recorder, gen)
         label = f"{task} ({settings.method})"
-    return _run(solve, settings.iterations, progress=progress, callback=callback, label=label)
+    est, history = _run(solve, settings.iterations, progress=progress, callback=callback,
+                        label=label)
+    return est, history, net
 
 
 # --------------------------------------------------------------------------- inpainting
@@ -368,10 +396,12 @@ def inpaint(
     ground_truth : clean image, same shape, for monitoring only (metrics in the history and
         ``Result.metrics``); the result never depends on it.
     settings : a full :class:`~pyngr.presets.Settings` instead of a preset (or, with a
-        baseline ``method``, that method's settings object).
+        baseline ``method``, that method's settings object); e.g. another backbone
+        (``network.architecture``) or a warm start (``init_weights``, see :class:`Result`).
     data_range : (low, high) of the values; by default uint8 is [0, 255], floats in [0, 1] are
         used as they are, and other data are stretched from their observed min and max.
-    full_output : return a :class:`Result` (image, settings, history, metrics).
+    full_output : return a :class:`Result` (image, settings, history, metrics and, for NGR,
+        the trained network's ``network_state``).
 
     Returns
     -------
@@ -407,21 +437,25 @@ def inpaint(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
-    est, history = _solve(method, "inpaint", Problem(y, mt),
+    est, history, net = _solve(method, "inpaint", Problem(y, mt),
                           lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
                           settings, dev, progress=progress, callback=callback, monitor=mon,
                           monitor_every=monitor_every)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     out = np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
-    return _finish(out, settings, history, mon, est, full_output)
+    return _finish(out, settings, history, mon, est, full_output, net)
 
 
 def _finish(out: np.ndarray, settings: Settings, history: History, mon: Monitor | None,
-            est: torch.Tensor, full_output: bool) -> np.ndarray | Result:
+            est: torch.Tensor, full_output: bool,
+            network: GradientNetwork | None) -> np.ndarray | Result:
     if not full_output:
         return out
     metrics = mon(est) if mon is not None else {}
-    return Result(out, settings, history, metrics)
+    state = None
+    if network is not None:
+        state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
+    return Result(out, settings, history, metrics, state)
 
 
 # --------------------------------------------------------------------------- cloud removal
@@ -499,14 +533,14 @@ def decloud(
         gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
         first = mt[:b] == 0
         mon = _make_monitor(gtc, first, channels=b)
-    est, history = _solve(method, "decloud", Problem(y, mt),
+    est, history, net = _solve(method, "decloud", Problem(y, mt),
                           lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
                           settings, dev, progress=progress, callback=callback, monitor=mon,
                           monitor_every=monitor_every)
     first_est = est[:b]
     out = scaling.inverse(_from_chw(first_est.cpu().numpy(), 3))
     out = np.where(cloud, out, s[0]).astype(s.dtype)
-    return _finish(out, settings, history, mon, est, full_output)
+    return _finish(out, settings, history, mon, est, full_output, net)
 
 
 # --------------------------------------------------------------------------- denoising
@@ -575,9 +609,9 @@ def denoise(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), None)
-    est, history = _solve(method, "denoise", Problem(y, None, noise),
+    est, history, net = _solve(method, "denoise", Problem(y, None, noise),
                           lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[union-attr,arg-type]
                           settings, dev, progress=progress, callback=callback, monitor=mon,
                           monitor_every=monitor_every)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
-    return _finish(out, settings, history, mon, est, full_output)
+    return _finish(out, settings, history, mon, est, full_output, net)

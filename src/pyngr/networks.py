@@ -7,13 +7,31 @@ result is upsampled by 2, concatenated with the skip branch, batch-normalised, a
 through a 3×3 convolution (plus an optional 1×1 convolution); BatchNorm and LeakyReLU(0.2)
 after every convolution; a final linear 1×1 convolution.
 
+Other backbones (``NetworkSettings.architecture``; the paper's Section III-C3 and Fig. 13
+compare NGR and DIP on ResNet [48], U-Net [49] and "ten convolution-batch
+normalization-ReLU blocks"):
+
+* :class:`ResNet` (``"resnet"``), full resolution, as Deep Image Prior's ResNet variant: a 3×3
+  convolution to ``width`` channels and LeakyReLU, ``depth`` residual blocks
+  ``x + BN(conv(LeakyReLU(BN(conv(x)))))``, a linear 1×1 output convolution;
+* :class:`PlainNet` (``"plain"``), full resolution: ``depth`` blocks conv3×3-BN-ReLU and a
+  linear 1×1 output convolution (the paper's network is ``depth=10``);
+* :class:`UNet` (``"unet"``), Ronneberger et al.'s U-Net as Deep Image Prior's ``UNet``: two
+  conv3×3-BN-ReLU per scale, 2×2 max-pooling down, ``width·2**i`` channels at scale ``i``;
+  going up, upsampling by 2 and a 3×3 convolution, concatenation with the encoder features of
+  the scale and two conv3×3-ReLU; a linear 1×1 output convolution.
+
+All use the same convolution helper (reflection or zero padding) and are built by
+:func:`build_backbone`.
+
 :class:`GradientNetwork` wraps the heads that map the fixed random input G0 to the three
-gradient maps ``F = (F_h, F_v, F_t)``: either three independent skip networks (the paper's
+gradient maps ``F = (F_h, F_v, F_t)``: either three independent backbones (the paper's
 ``separate`` layout) or one trunk whose last layer emits ``3·C`` channels (``shared``).
 
 :class:`ImageNetwork` maps a fixed random input to an image ``(C, H, W)``: the network of
 Deep Image Prior and of the DIP-based baselines (:mod:`pyngr.baselines.dip`). Both run on the
 same padded grid (:func:`input_grid`) and crop their output to the image.
+:func:`load_network_state` loads a saved ``state_dict`` (warm start, paper Fig. 14).
 
 Examples
 --------
@@ -28,12 +46,28 @@ torch.Size([3, 3, 20, 30])
 
 from __future__ import annotations
 
+import os
+import pickle
+from collections.abc import Mapping
+from typing import IO, Any
+
 import torch
 from torch import nn
 
-from .presets import NetworkSettings
+from .errors import InputError
+from .presets import ARCHITECTURES, NetworkSettings
 
-__all__ = ["GradientNetwork", "ImageNetwork", "SkipNet", "input_grid"]
+__all__ = [
+    "GradientNetwork",
+    "ImageNetwork",
+    "PlainNet",
+    "ResNet",
+    "SkipNet",
+    "UNet",
+    "build_backbone",
+    "input_grid",
+    "load_network_state",
+]
 
 
 def _conv(cin: int, cout: int, k: int, stride: int, pad: str) -> nn.Sequential:
@@ -116,19 +150,168 @@ class SkipNet(nn.Module):
         return self.head(self.body(x))
 
 
-def input_grid(height: int, width: int, depth: int) -> tuple[int, int]:
-    """Spatial size of the input grid a ``depth``-scale :class:`SkipNet` runs on for an image.
+class ResNet(nn.Module):
+    """Full-resolution residual network, ``(1, cin, H, W) -> (1, cout, H, W)``.
 
-    The deepest scale needs at least 2 pixels (reflection padding), so images smaller than
-    ``2**depth + 1`` along an axis run on a larger grid and the output is cropped back.
+    A 3×3 convolution to ``settings.width`` channels and LeakyReLU(0.2), ``settings.depth``
+    residual blocks ``x + BN(conv3×3(LeakyReLU(BN(conv3×3(x)))))`` (identity shortcut, as
+    Deep Image Prior's ResNet), a linear 1×1 output convolution.
+    """
+
+    def __init__(self, cin: int, cout: int, settings: NetworkSettings) -> None:
+        super().__init__()
+        w, pad = settings.width, settings.pad
+        self.stem = nn.Sequential(_conv(cin, w, 3, 1, pad), _act())
+        self.blocks = nn.Sequential(*(_ResidualBlock(w, pad) for _ in range(settings.depth)))
+        self.head = _conv(w, cout, 1, 1, pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))
+
+
+class _ResidualBlock(nn.Module):
+    def __init__(self, w: int, pad: str) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv(w, w, 3, 1, pad), nn.BatchNorm2d(w), _act(),
+            _conv(w, w, 3, 1, pad), nn.BatchNorm2d(w),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class PlainNet(nn.Module):
+    """Plain full-resolution network, ``(1, cin, H, W) -> (1, cout, H, W)``.
+
+    ``settings.depth`` blocks conv3×3-BN-ReLU with ``settings.width`` channels, a linear 1×1
+    output convolution (the paper's "ten convolution-batch normalization-ReLU blocks" is
+    ``depth=10``).
+    """
+
+    def __init__(self, cin: int, cout: int, settings: NetworkSettings) -> None:
+        super().__init__()
+        w, pad = settings.width, settings.pad
+        layers: list[nn.Module] = []
+        for i in range(settings.depth):
+            layers += [_conv(cin if i == 0 else w, w, 3, 1, pad), nn.BatchNorm2d(w),
+                       nn.ReLU(inplace=True)]
+        self.body = nn.Sequential(*layers)
+        self.head = _conv(w if settings.depth else cin, cout, 1, 1, pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def _double_conv(cin: int, cout: int, pad: str, norm: bool) -> nn.Sequential:
+    """Two 3×3 convolutions, each followed by (BatchNorm and) ReLU: a U-Net stage."""
+    layers: list[nn.Module] = []
+    for c in (cin, cout):
+        layers.append(_conv(c, cout, 3, 1, pad))
+        if norm:
+            layers.append(nn.BatchNorm2d(cout))
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al., 2015) as Deep Image Prior's ``UNet``.
+
+    ``(1, cin, H, W) -> (1, cout, H, W)`` with ``H`` and ``W`` multiples of ``2**depth``
+    (:func:`input_grid` pads the grid). Scale ``i = 0..depth`` has ``width·2**i`` channels.
+    Encoder: two conv3×3-BN-ReLU at full resolution, then per scale 2×2 max-pooling and two
+    conv3×3-BN-ReLU. Decoder: per scale upsampling by 2 (``settings.upsample``) and a 3×3
+    convolution to the channels of the scale above, concatenation with that scale's encoder
+    features, two conv3×3-ReLU (no normalisation, as DIP). A linear 1×1 output convolution.
+    DIP's configuration is ``width=16, depth=4``.
+    """
+
+    def __init__(self, cin: int, cout: int, settings: NetworkSettings) -> None:
+        super().__init__()
+        pad, depth = settings.pad, settings.depth
+        chans = [settings.width * 2 ** i for i in range(depth + 1)]
+        self.start = _double_conv(cin, chans[0], pad, norm=True)
+        self.downs = nn.ModuleList(
+            nn.Sequential(nn.MaxPool2d(2), _double_conv(chans[i], chans[i + 1], pad, norm=True))
+            for i in range(depth)
+        )
+        self.ups = nn.ModuleList(
+            nn.Sequential(_upsample(settings.upsample), _conv(chans[i + 1], chans[i], 3, 1, pad))
+            for i in range(depth)
+        )
+        self.decs = nn.ModuleList(
+            _double_conv(2 * chans[i], chans[i], pad, norm=False) for i in range(depth)
+        )
+        self.head = _conv(chans[0], cout, 1, 1, pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = [self.start(x)]
+        for down in self.downs:
+            feats.append(down(feats[-1]))
+        y = feats[-1]
+        for i in reversed(range(len(self.ups))):
+            y = self.decs[i](torch.cat([self.ups[i](y), feats[i]], dim=1))
+        return self.head(y)
+
+
+def _upsample(mode: str) -> nn.Upsample:
+    return nn.Upsample(scale_factor=2, mode=mode,
+                       **({"align_corners": False} if mode == "bilinear" else {}))
+
+
+def _check_architecture(name: str) -> None:
+    if name not in ARCHITECTURES:
+        raise InputError(f"unknown network architecture {name!r}; expected one of "
+                         f"{', '.join(ARCHITECTURES)}")
+
+
+def build_backbone(cin: int, cout: int, settings: NetworkSettings) -> nn.Module:
+    """The backbone ``settings.architecture`` names, ``(1, cin, *grid) -> (1, cout, *grid)``.
+
+    Uses PyTorch's global generator for its initialisation (callers fork and seed it).
+
+    Examples
+    --------
+    >>> from pyngr.presets import NetworkSettings
+    >>> type(build_backbone(3, 9, NetworkSettings(architecture="plain", depth=10))).__name__
+    'PlainNet'
+    """
+    arch = settings.architecture
+    _check_architecture(arch)
+    cls: type[nn.Module] = {"skip": SkipNet, "resnet": ResNet, "plain": PlainNet,
+                            "unet": UNet}[arch]
+    return cls(cin, cout, settings)
+
+
+def input_grid(height: int, width: int, depth: int,
+               architecture: str = "skip") -> tuple[int, int]:
+    """Spatial size of the input grid a backbone runs on for an image of ``height × width``.
+
+    ``"skip"`` (``depth`` scales): the deepest scale needs at least 2 pixels (reflection
+    padding), so images smaller than ``2**depth + 1`` along an axis run on a larger grid.
+    ``"unet"``: each axis rounded up to a multiple of ``2**depth`` and at least
+    ``2**(depth + 1)``. ``"resnet"``, ``"plain"`` (full resolution): at least 2 pixels. The
+    networks crop their output back to the image.
 
     Examples
     --------
     >>> input_grid(3, 40, 3)
     (9, 40)
+    >>> input_grid(3, 40, 3, "unet"), input_grid(3, 40, 3, "plain")
+    ((16, 40), (3, 40))
     """
-    least = 2 ** depth + 1
-    return max(height, least), max(width, least)
+    _check_architecture(architecture)
+    if architecture == "skip":
+        least = 2 ** depth + 1
+        return max(height, least), max(width, least)
+    if architecture == "unet":
+        step = 2 ** depth
+
+        def up(n: int) -> int:
+            return max(-(-n // step) * step, 2 * step)
+
+        return up(height), up(width)
+    return max(height, 2), max(width, 2)
 
 
 def _output_activation(name: str) -> nn.Module:
@@ -150,8 +333,8 @@ class _GridNetwork(nn.Module):
         self.settings = settings
         self.channels, self.height, self.width = channels, height, width
         self.input_channels = settings.input_channels or channels
-        # The deepest scale needs >= 2 pixels: run small images on a larger grid and crop.
-        self.grid = input_grid(height, width, settings.depth)
+        # e.g. the deepest scale needs >= 2 pixels: run small images on a larger grid and crop.
+        self.grid = input_grid(height, width, settings.depth, settings.architecture)
 
     def make_input(self, generator: torch.Generator) -> torch.Tensor:
         """Uniform noise in ``[0, input_scale)`` of shape ``(1, input_channels, *grid)``.
@@ -173,7 +356,8 @@ class GradientNetwork(_GridNetwork):
     Parameters
     ----------
     channels, height, width : size of the image X being restored.
-    settings : architecture (:class:`pyngr.presets.NetworkSettings`).
+    settings : architecture (:class:`pyngr.presets.NetworkSettings`); the backbone is
+        ``settings.architecture`` (:func:`build_backbone`).
     seed : seeds the weight initialisation without touching PyTorch's global generator.
     """
 
@@ -184,10 +368,12 @@ class GradientNetwork(_GridNetwork):
             torch.manual_seed(seed)
             if settings.heads == "separate":
                 self.nets = nn.ModuleList(
-                    SkipNet(self.input_channels, channels, settings) for _ in range(3)
+                    build_backbone(self.input_channels, channels, settings) for _ in range(3)
                 )
             else:
-                self.nets = nn.ModuleList([SkipNet(self.input_channels, 3 * channels, settings)])
+                self.nets = nn.ModuleList(
+                    [build_backbone(self.input_channels, 3 * channels, settings)]
+                )
         self.activation = _output_activation(settings.output)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
@@ -200,8 +386,9 @@ class GradientNetwork(_GridNetwork):
 class ImageNetwork(_GridNetwork):
     """Deep Image Prior's f_θ: fixed random input z -> image ``(C, H, W)``.
 
-    One :class:`SkipNet` from ``input_channels`` (default: as many as the image) to ``C``
-    channels, then the output activation of ``settings.output`` (DIP uses ``"sigmoid"``).
+    One backbone (``settings.architecture``, :func:`build_backbone`; DIP's default is the
+    skip network) from ``input_channels`` (default: as many as the image) to ``C`` channels,
+    then the output activation of ``settings.output`` (DIP uses ``"sigmoid"``).
 
     Parameters
     ----------
@@ -226,8 +413,61 @@ class ImageNetwork(_GridNetwork):
         super().__init__(channels, height, width, settings)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = SkipNet(self.input_channels, channels, settings)
+            self.net = build_backbone(self.input_channels, channels, settings)
         self.activation = _output_activation(settings.output)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.activation(self._crop(self.net(z)))
+
+
+def load_network_state(network: nn.Module,
+                       path: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Load a ``state_dict`` saved with ``torch.save`` into ``network`` (warm start).
+
+    The file must hold the ``state_dict`` of a network with the same architecture, width,
+    depth and channel counts (the image size may differ: the weights do not depend on it), as
+    ``Result.network_state`` of an earlier run. Every problem raises a one-line
+    :class:`~pyngr.errors.InputError`.
+
+    Examples
+    --------
+    >>> import io, torch
+    >>> from pyngr.presets import NetworkSettings
+    >>> s = NetworkSettings(width=4, depth=2, architecture="plain")
+    >>> a = GradientNetwork(1, 8, 8, s, seed=0)
+    >>> b = GradientNetwork(1, 16, 16, s, seed=1)
+    >>> buffer = io.BytesIO(); torch.save(a.state_dict(), buffer); _ = buffer.seek(0)
+    >>> load_network_state(b, buffer)
+    >>> torch.equal(a.nets[0].head[0].weight, b.nets[0].head[0].weight)
+    True
+    """
+    name = f"init_weights file {os.fspath(path)!r}" if isinstance(path, str | os.PathLike) \
+        else "init_weights"
+    try:
+        state: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise InputError(f"{name} does not exist") from exc
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {name} as a saved network state: {reason}") from exc
+    if not isinstance(state, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise InputError(f"{name} does not hold a network state_dict (a mapping of names to "
+                         "tensors, e.g. torch.save(result.network_state, path))")
+    own = network.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise InputError(f"{name} does not fit the network (other architecture, depth or "
+                         f"heads?): parameter names {', '.join(parts)}")
+    for k, v in own.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise InputError(f"{name} does not fit the network (other width or channel "
+                             f"count?): {k} has shape {tuple(state[k].shape)} in the file, "
+                             f"{tuple(v.shape)} here")
+    network.load_state_dict(state, strict=True)

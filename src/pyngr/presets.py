@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import InputError
 
 __all__ = [
+    "ARCHITECTURES",
     "PRESETS",
     "TASKS",
     "DenoisingADMM",
@@ -49,6 +51,9 @@ __all__ = [
 Task = Literal["inpaint", "decloud", "denoise"]
 TASKS: tuple[str, ...] = ("inpaint", "decloud", "denoise")
 PRESETS: tuple[str, ...] = ("paper", "fast")
+Architecture = Literal["skip", "resnet", "plain", "unet"]
+#: Backbones of :class:`NetworkSettings` (``architecture``), see :mod:`pyngr.networks`.
+ARCHITECTURES: tuple[str, ...] = ("skip", "resnet", "plain", "unet")
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,17 @@ class NetworkSettings:
 
     Attributes
     ----------
-    width : channels of every down and up convolution (128 in the paper).
-    depth : number of scales (5 in the paper).
-    skip_channels : channels of each skip branch (4).
-    upsample : ``"nearest"`` (inpainting, cloud removal) or ``"bilinear"`` (denoising).
+    width : channels of every down and up convolution (128 in the paper); for ``"unet"``
+        the channels of the first scale (doubled at each further scale).
+    depth : number of scales (5 in the paper); for ``"resnet"`` the number of residual
+        blocks, for ``"plain"`` the number of conv-BN-ReLU blocks (the paper's Fig. 13 uses
+        10).
+    skip_channels : channels of each skip branch (4); ``"skip"`` only.
+    upsample : ``"nearest"`` (inpainting, cloud removal) or ``"bilinear"`` (denoising);
+        ``"skip"`` and ``"unet"``.
     pad : ``"reflection"`` or ``"zeros"``.
-    conv1x1_up : a 1×1 convolution after each up block (True in the reference code).
+    conv1x1_up : a 1×1 convolution after each up block (True in the reference code);
+        ``"skip"`` only.
     heads : ``"separate"`` (three independent networks, the paper) or ``"shared"`` (one trunk,
         a last layer emitting the three maps).
     output : ``"linear"``, ``"tanh"`` (the reference's video-denoising variant) or
@@ -70,6 +80,10 @@ class NetworkSettings:
     input_channels : channels of G0; None means as many as the image (the reference).
     input_scale : G0 ~ U[0, input_scale).
     input_noise : std of the fresh Gaussian perturbation added to G0 every iteration.
+    architecture : the backbone (paper Section III-C3, Fig. 13): ``"skip"`` (Deep Image
+        Prior's skip encoder-decoder, the paper's and the default), ``"resnet"``
+        (full-resolution residual blocks), ``"plain"`` (conv-BN-ReLU blocks) or ``"unet"``
+        (Ronneberger's U-Net); see :mod:`pyngr.networks`.
     """
 
     width: int = 128
@@ -83,6 +97,12 @@ class NetworkSettings:
     input_channels: int | None = None
     input_scale: float = 0.1
     input_noise: float = 0.03
+    architecture: Architecture = "skip"
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise InputError(f"unknown network architecture {self.architecture!r}; expected "
+                             f"one of {', '.join(ARCHITECTURES)}")
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,12 @@ class Settings:
     the network output is not an exact gradient field, and the iterates drift after a plateau
     (the reference code hides this by returning the iterate with the best PSNR against ground
     truth).
+
+    ``init_weights`` is a warm start (paper Section III-C5, Fig. 14): the path of a ``.pt``
+    file holding a gradient-network ``state_dict`` (as ``Result.network_state`` of an earlier
+    run, saved with ``torch.save``), loaded into the network after its seeded initialisation,
+    before the first iteration. It must come from a network with the same architecture, width,
+    depth, heads and channel count; the image size may differ. None: random initialisation.
     """
 
     task: Task
@@ -150,6 +176,16 @@ class Settings:
     seed: int = 2333
     selection: Literal["final", "stable"] = "final"
     selection_window: int = 50
+    init_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.init_weights is not None and not isinstance(self.init_weights, str):
+            try:  # a pathlib.Path: keep a string so the settings stay JSON-ready
+                path = os.fsdecode(self.init_weights)
+            except TypeError as exc:
+                raise InputError(f"init_weights must be a file path or None, got "
+                                 f"{self.init_weights!r}") from exc
+            object.__setattr__(self, "init_weights", path)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with top-level fields changed (``iterations``, ``seed``, ...)."""

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .networks import GradientNetwork
+from .networks import GradientNetwork, load_network_state
 from .operators import AXES, fft_solve, grad, grad_adjoint, normal_operator_spectrum
 from .presets import DenoisingADMM, InpaintingADMM, Settings
 
@@ -188,9 +188,51 @@ class DenoisingScheme(Scheme):
         return {"mu": self.mu, "mu_hv": self.mu_hv, "mu_t": self.mu_t}
 
 
+class _LazyMaps:
+    """The gradient maps of one iteration, copied to a numpy array on the first call only.
+
+    :class:`Recorder` calls :meth:`release` once the callbacks have returned, so a kept
+    :class:`IterationInfo` does not keep the maps alive (on a GPU, one ``(3, C, H, W)`` tensor
+    per monitoring point); a copy made during the callback stays available.
+    """
+
+    def __init__(self, source: Callable[[], torch.Tensor], iteration: int) -> None:
+        self._source: Callable[[], torch.Tensor] | None = source
+        self._array: np.ndarray | None = None
+        self._iteration = iteration
+
+    def __call__(self) -> np.ndarray:
+        if self._array is None:
+            if self._source is None:
+                raise RuntimeError(
+                    f"the gradient maps of iteration {self._iteration} were released when the "
+                    "callbacks returned; call info.gradient_maps() inside the callback")
+            self._array = self._source().detach().to("cpu", copy=True).numpy()
+        return self._array
+
+    def release(self) -> None:
+        self._source = None
+
+
 @dataclass
 class IterationInfo:
-    """What a callback sees at a monitoring point."""
+    """What a callback sees at a monitoring point.
+
+    Examples
+    --------
+    A callback that keeps the gradient maps every 1000 iterations (paper Fig. 11):
+
+    >>> import numpy as np, pyngr
+    >>> maps = {}
+    >>> def keep(info):
+    ...     if info.has_gradient_maps:
+    ...         maps[info.iteration] = info.gradient_maps()
+    >>> img = np.random.default_rng(0).random((24, 24, 3)).astype(np.float32)
+    >>> _ = pyngr.inpaint(img, img > 0.5, iterations=2, monitor_every=1, callback=keep,
+    ...                   device="cpu")
+    >>> sorted(maps), maps[2].shape
+    ([1, 2], (3, 3, 24, 24))
+    """
 
     iteration: int
     iterations: int
@@ -199,10 +241,40 @@ class IterationInfo:
     penalties: dict[str, float]
     metrics: dict[str, float]
     _estimate: Callable[[], np.ndarray]
+    _gradient_maps: Callable[[], np.ndarray] | None = None
 
     def estimate(self) -> np.ndarray:
         """The current answer as a ``(C, H, W)`` float32 array in [0, 1] (scheme layout)."""
         return self._estimate()
+
+    @property
+    def has_gradient_maps(self) -> bool:
+        """Whether :meth:`gradient_maps` is available: True in NGR runs, False for baselines."""
+        return self._gradient_maps is not None
+
+    def gradient_maps(self) -> np.ndarray:
+        """The network output F = (F_h, F_v, F_t) of this iteration, ``(3, C, H, W)`` float32.
+
+        These are the maps this iteration's X-step used: f_Θ(G0 + this iteration's input
+        noise) with the weights before this iteration's Adam step, detached and copied to the
+        CPU on the first call (nothing is computed or synchronised unless a callback asks).
+        Scheme layout, as :meth:`estimate` (for cloud removal, all dates' channels).
+        Call it inside the callback: the maps are released when the callbacks return
+        (an array obtained during the callback stays valid).
+
+        Raises
+        ------
+        NotImplementedError
+            For solvers without a gradient network (the baselines; see
+            :attr:`has_gradient_maps`).
+        RuntimeError
+            When first called after the callbacks of this iteration returned.
+        """
+        if self._gradient_maps is None:
+            raise NotImplementedError(
+                "gradient_maps() exists for NGR runs only: this solver (a baseline) has no "
+                "gradient network")
+        return self._gradient_maps()
 
 
 @dataclass
@@ -293,11 +365,14 @@ class Recorder:
     def step(self, k: int, estimate: Callable[[], torch.Tensor],
              loss: Callable[[], float] | None = None,
              penalties: Callable[[], dict[str, float]] | None = None, *,
-             last: bool = False) -> bool:
+             last: bool = False,
+             gradient_maps: Callable[[], torch.Tensor] | None = None) -> bool:
         """Record iteration ``k`` (1-based); return True when a callback asks to stop.
 
         ``last=True`` says the solver ends after this iteration (e.g. converged), so it is
-        recorded and reported like the planned last one.
+        recorded and reported like the planned last one. ``gradient_maps`` gives this
+        iteration's network output ``(3, C, H, W)`` for :meth:`IterationInfo.gradient_maps`
+        (NGR; called only if a callback asks).
         """
         history = self.history
         history.iterations = k
@@ -330,10 +405,13 @@ class Recorder:
         history.records.append(rec)
         stop = False
         if self.callbacks:
+            maps = _LazyMaps(gradient_maps, k) if gradient_maps is not None else None
             info = IterationInfo(k, self.n, loss_value, elapsed, pens, metrics,
-                                 lambda: estimate().detach().cpu().numpy())
+                                 lambda: estimate().detach().cpu().numpy(), maps)
             for cb in self.callbacks:
                 stop = bool(cb(info)) or stop
+            if maps is not None:
+                maps.release()
         if stop and k < self.n:
             history.stopped_early = True
         return stop
@@ -366,8 +444,14 @@ def run_admm(
     whose relative change over the last ``settings.selection_window`` iterations was the
     smallest (checked every window; a rule on the iterates only).
     Callbacks are called every ``monitor_every`` iterations and at the last one; a callback
-    returning ``True`` stops the run (the current iterate is then the final one).
+    returning ``True`` stops the run (the current iterate is then the final one). Their
+    :meth:`IterationInfo.gradient_maps` is the network output F of the iteration.
+    With ``settings.init_weights`` the network's weights are first replaced by the saved
+    ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`).
+    The network is trained in place: after the run it holds the final weights.
     """
+    if settings.init_weights is not None:
+        load_network_state(network, settings.init_weights)
     opt = torch.optim.Adam(network.parameters(), lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay)
     g0 = network.make_input(generator)
@@ -384,8 +468,9 @@ def run_admm(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        scheme.update(f.detach())
+        fd = f.detach()
+        scheme.update(fd)
         if recorder.step(k, scheme.estimate, lambda lo=loss: float(lo.detach()),
-                         scheme.penalties):
+                         scheme.penalties, gradient_maps=lambda fd=fd: fd):
             break
     return recorder.finish(scheme.estimate())
