@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, pending, render, run_local
+from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, execute, pending, render, run_local
 from pyngr.bench.datasets import list_items, load_case
 from pyngr.bench.runner import build_settings, override
 from pyngr.cli import main
@@ -142,3 +142,29 @@ def test_cli_bench_run_and_report(data: Path, tmp_path: Path, capsys) -> None:
     assert "table1" in out.read_text()
     assert main(["bench", "run", "nope", "--data", str(data)]) == 2
     assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_warm_start_and_gradient_capture(data: Path, tmp_path: Path) -> None:
+    warm = RunSpec("fig14", Case("set5", "bird", "random", 0.5), iterations=3,
+                   overrides=(("warm_start", {"dataset": "set5", "item": "baby",
+                                              "degradation": "random", "level": 0.5}),))
+    rec = execute(warm, data, device="cpu")
+    assert rec["warm_start"]["case"] == "set5/baby random 0.5"
+    assert rec["warm_start"]["iterations"] == 3 and rec["settings"]["init_weights"]
+    cold = execute(RunSpec("fig14", warm.case, iterations=3), data, device="cpu")
+    assert cold["result"]["whole_image"]["psnr"] != rec["result"]["whole_image"]["psnr"]
+    grad = RunSpec("fig11", Case("set5", "baby", "random", 0.5), iterations=4,
+                   tags=(("capture_gradients", (0.5, 1.0)),))
+    pics = tmp_path / "pics"
+    rec = execute(grad, data, device="cpu", previews=pics, monitor_every=2)
+    assert rec["gradient_maps_at"] == [2, 4]
+    assert (pics / f"{grad.key}-grad-000004.png").exists()
+    text = render([rec], figures=tmp_path / "figs", previews=pics)
+    assert "estimated gradient maps" in text
+
+
+def test_backbone_experiment_expands_for_network_methods() -> None:
+    runs = EXPERIMENTS["fig13"].runs(datasets=("hsi",))
+    variants = {(r.method, dict(r.tags)["variant"]) for r in runs}
+    assert ("dip", "resnet") in variants and ("s2dip", "plain") in variants
+    assert ("ngr", "unet") in variants and len(runs) == 12

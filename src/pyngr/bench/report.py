@@ -171,6 +171,10 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                               title)
                 if made:
                     lines += ["", f"![results]({made.as_posix()})"]
+                made = _gradient_maps(groups[key], Path(previews),
+                                      Path(figures) / f"{name}_gradients.png")
+                if made:
+                    lines += ["", f"![estimated gradient maps]({made.as_posix()})"]
         lines.append("")
     return "\n".join(lines)
 
@@ -227,4 +231,22 @@ def _crops(by_method: dict[str, list[dict[str, Any]]], previews: Path, path: Pat
     h, w = panels[0][1].shape[:2]
     crop = (slice(h // 4, h // 4 + h // 2), slice(w // 4, w // 4 + w // 2))
     side_by_side([(t, a[crop]) for t, a in panels], path, title=title[:100])
+    return path
+
+
+def _gradient_maps(by_method: dict[str, list[dict[str, Any]]], previews: Path,
+                   path: Path) -> Path | None:
+    """|F_h| + |F_v| (first channel) at the captured iterations of the first NGR run."""
+    from ..figures import side_by_side
+    from ..io import read_image
+
+    rec = next((r for r in by_method.get("ngr", []) if r.get("gradient_maps_at")), None)
+    if rec is None:
+        return None
+    panels = [(f"iteration {it}", read_image(p).data) for it in rec["gradient_maps_at"]
+              if (p := previews / f"{rec['key']}-grad-{it:06d}.png").exists()]
+    if not panels:
+        return None
+    side_by_side(panels, path, title="NGR's estimated gradient maps |F_h| + |F_v| "
+                                     "(first channel)")
     return path

@@ -59,8 +59,43 @@ def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
     if spec.iterations is not None:
         s = s.replace(iterations=spec.iterations)
     for path, value in spec.overrides:
+        if path == "warm_start":  # handled by execute(): weights fitted on another case
+            continue
         s = override(s, path, value)
     return s
+
+
+def _pretrain(spec: RunSpec, case: dict[str, Any], data: Path, device: str,
+              folder: Path) -> tuple[str, dict[str, Any]]:
+    """Fit NGR (same settings) on another case; return the saved weights' path and a
+    summary of that run."""
+    import torch as _torch
+
+    from .specs import Case
+
+    source = RunSpec(spec.experiment, Case(**case), "ngr", spec.seed, spec.preset,
+                     spec.iterations, tuple(o for o in spec.overrides if o[0] != "warm_start"))
+    record = execute(source, data, device=device, keep_state=True)
+    path = folder / f"weights-{source.key}.pt"
+    _torch.save(record.pop("network_state"), path)
+    return str(path), {"case": source.case.label, "key": source.key,
+                       "psnr": record["result"]["whole_image"]["psnr"],
+                       "iterations": record["iterations"]}
+
+
+def _gradient_saver(folder: Path, key: str, at: set[int]) -> Any:
+    """A callback writing |F_h| + |F_v| of the first channel as a picture at iterations ``at``."""
+    from ..io import write_image
+
+    def callback(info: Any) -> None:
+        if info.iteration in at and info.has_gradient_maps:
+            f = info.gradient_maps()
+            mag = np.abs(f[0, 0]) + np.abs(f[1, 0])
+            hi = float(np.percentile(mag, 99.5)) or 1.0
+            pic = (np.clip(mag / hi, 0, 1) * 255).round().astype(np.uint8)
+            write_image(folder / f"{key}-grad-{info.iteration:06d}.png", pic, force=True)
+
+    return callback
 
 
 def _to_unit(a: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -91,12 +126,16 @@ def _preview(path: Path, image: np.ndarray, video: bool) -> None:
 
 
 def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: bool = False,
-            monitor_every: int = 50, previews: str | Path | None = None) -> dict[str, Any]:
+            monitor_every: int = 50, previews: str | Path | None = None,
+            keep_state: bool = False) -> dict[str, Any]:
     """Run ``spec`` on the data folder ``data``; return its record (not yet stored).
 
     With ``previews`` (a folder), 8-bit pictures of the result (``<key>.png``) and of the
     case's input and ground truth (``case-<case key>-{observed,truth}.png``) are written
-    there for the report's figures.
+    there for the report's figures. Specs may ask for more through their overrides and
+    tags: ``("warm_start", case)`` first fits NGR on another case and starts from its
+    weights (paper Fig. 14); the tag ``capture_gradients`` (fractions of the run) saves
+    pictures of the estimated gradient maps (Fig. 11) into ``previews``.
     """
     import pyngr
 
@@ -116,9 +155,32 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
     kwargs = dict(case.kwargs)
     if spec.method != "ngr":
         kwargs.pop("video", None)
+    extra: dict[str, Any] = {}
+    warm = dict(spec.overrides).get("warm_start")
+    scratch = None
+    if warm is not None:
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory()
+        weights, extra["warm_start"] = _pretrain(spec, warm, Path(data), dev, Path(scratch.name))
+        settings = settings.replace(init_weights=weights)
+    callback = None
+    capture = dict(spec.tags).get("capture_gradients")
+    if capture and previews is not None:
+        every = max(1, monitor_every)
+        at = {max(every, round(float(q) * settings.iterations / every) * every)
+              for q in capture}
+        Path(previews).mkdir(parents=True, exist_ok=True)
+        callback = _gradient_saver(Path(previews), spec.key, at)
+        extra["gradient_maps_at"] = sorted(at)
     start = time.perf_counter()
-    res = fn(**kwargs, method=spec.method, settings=settings, device=dev, progress=progress,
-             ground_truth=case.truth, monitor_every=monitor_every, full_output=True)
+    try:
+        res = fn(**kwargs, method=spec.method, settings=settings, device=dev,
+                 progress=progress, ground_truth=case.truth, monitor_every=monitor_every,
+                 callback=callback, full_output=True)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
     wall = time.perf_counter() - start
     out, ref = _to_unit(res.image, case.truth), _to_unit(case.truth, case.truth)
     multi = out.ndim == 3 and out.shape[2] > 1
@@ -156,4 +218,6 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
         "versions": {"pyngr": pyngr.__version__, "torch": torch.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **extra,
+        **({"network_state": res.network_state} if keep_state else {}),
     }

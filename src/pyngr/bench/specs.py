@@ -141,6 +141,8 @@ class Experiment:
     cases: dict[str, tuple[Case, ...]]
     methods: tuple[str, ...]
     variants: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    variant_methods: tuple[str, ...] = ("ngr",)
+    tags: tuple[tuple[str, Any], ...] = ()
 
     def runs(self, *, methods: Sequence[str] | None = None, seeds: Sequence[int] = (2333,),
              datasets: Sequence[str] | None = None, limit: int | None = None,
@@ -164,12 +166,12 @@ class Experiment:
                 for method in (methods or self.methods):
                     for seed in seeds:
                         for tag, overrides in (self.variants or (("", ()),)):
-                            if overrides and method != "ngr":
+                            if overrides and method not in self.variant_methods:
                                 continue
+                            tags = self.tags + ((("variant", tag),) if tag else ())
                             out.append(RunSpec(self.name, case, method, seed,
                                                preset if method == "ngr" else None,
-                                               iterations, overrides,
-                                               (("variant", tag),) if tag else ()))
+                                               iterations, overrides, tags))
         return out
 
 
@@ -232,5 +234,26 @@ EXPERIMENTS: dict[str, Experiment] = {
                                   for v in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0))
                    + tuple((f"mu_max=2^{k}", (("admm.mu_max", float(2**k)),))
                            for k in (0, 2, 4, 6, 8, 10))),
+        Experiment("fig11", "gradient maps estimated over the iterations (BSDS100 291000, "
+                   "SR 10%)", None, {"bsd100": (Case("bsd100", "291000", "random", 0.1),)},
+                   ("ngr",), tags=(("capture_gradients", (0.2, 0.4, 0.6, 0.8, 1.0)),)),
+        Experiment("fig13", "backbones: skip, ResNet, U-Net, ten conv-BN-ReLU blocks "
+                   "(Set5 SR 50%, PA strong mixed)", None,
+                   {"set5": _grid("set5", SET5, "random", (0.5,)),
+                    "hsi": (Case("hsi", "pavia", "strong"),)}, ("ngr", "dip", "s2dip"),
+                   variants=(("skip", ()),
+                             ("resnet", (("network.architecture", "resnet"),
+                                         ("network.depth", 10))),
+                             ("unet", (("network.architecture", "unet"),
+                                       ("network.depth", 4))),
+                             ("plain", (("network.architecture", "plain"),
+                                        ("network.depth", 10)))),
+                   variant_methods=("ngr", "dip", "s2dip")),
+        Experiment("fig14", "warm start: weights fitted on another image (Set5, SR 10%)",
+                   None, {"set5": _grid("set5", ("bird",), "random", (0.1,))}, ("ngr",),
+                   variants=(("random init", ()),
+                             ("pretrained on baby", (("warm_start", {
+                                 "dataset": "set5", "item": "baby",
+                                 "degradation": "random", "level": 0.1, "seed": 0}),)))),
     )
 }
