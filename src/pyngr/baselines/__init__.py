@@ -19,8 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -171,24 +169,11 @@ def _settings_classes() -> dict[str, type[MethodSettings]]:
 
 def settings_from_dict(d: dict[str, Any]) -> MethodSettings:
     """Rebuild a baseline's settings from :meth:`MethodSettings.to_dict` output."""
-    d = dict(d)
     name = d.get("method")
     cls = _settings_classes().get(str(name))
     if cls is None:
         raise InputError(f"invalid settings: unknown method {name!r}")
-    hints = typing.get_type_hints(cls)
-    try:
-        for f in dataclasses.fields(cls):
-            if f.name in d and isinstance(d[f.name], list):
-                d[f.name] = tuple(d[f.name])
-            elif f.name in d and isinstance(d[f.name], dict):
-                sub = hints[f.name]
-                target = next((a for a in typing.get_args(sub) if dataclasses.is_dataclass(a)),
-                              sub)
-                d[f.name] = target(**d[f.name])
-        return cls(**d)
-    except TypeError as exc:
-        raise InputError(f"invalid settings: {exc}") from exc
+    return cls.from_dict(d)
 
 
 def run_method(name: str, problem: Problem, settings: MethodSettings, recorder: Recorder,

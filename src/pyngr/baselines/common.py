@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
+
+from ..errors import InputError
 
 __all__ = ["MethodSettings", "Problem", "estimate_noise", "soft_threshold"]
 
@@ -75,6 +78,27 @@ class MethodSettings:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any:
+        """Inverse of :meth:`to_dict`: lists become tuples, nested dicts the dataclass their
+        field is typed with (e.g. a network's settings)."""
+        d = dict(d)
+        hints = typing.get_type_hints(cls)
+        try:
+            for f in dataclasses.fields(cls):
+                value = d.get(f.name)
+                if isinstance(value, list):
+                    d[f.name] = tuple(value)
+                elif isinstance(value, dict):
+                    hint = hints[f.name]
+                    target = next((a for a in typing.get_args(hint)
+                                   if dataclasses.is_dataclass(a)), hint)
+                    d[f.name] = target(**value)
+            return cls(**d)
+        except TypeError as exc:
+            raise InputError(f"invalid {d.get('method', cls.__name__)} settings: {exc}") \
+                from exc
 
 
 def soft_threshold(v: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,6 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
@@ -113,13 +112,6 @@ def _check_task(task: str, noise: str | None) -> str | None:
     return noise
 
 
-def _network_from(d: dict[str, Any]) -> dict[str, Any]:
-    d = dict(d)
-    if isinstance(d.get("network"), dict):
-        d["network"] = NetworkSettings(**d["network"])
-    return d
-
-
 # --------------------------------------------------------------------------------------
 # DIP
 # --------------------------------------------------------------------------------------
@@ -144,13 +136,6 @@ class DIPSettings(MethodSettings):
     network: NetworkSettings = field(default_factory=lambda: DIP_DENOISE_NETWORK)
     ema: float = 0.0
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DIPSettings:
-        """Inverse of :meth:`to_dict`."""
-        try:
-            return cls(**_network_from(d))
-        except TypeError as exc:
-            raise InputError(f"invalid DIP settings: {exc}") from exc
 
 
 def dip_defaults(task: str, channels: int = 3, noise: str | None = None) -> DIPSettings:
@@ -372,13 +357,6 @@ class S2DIPSettings(MethodSettings):
     sstv_penalty_scale: float = 10.0
     ema: float = 0.0
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> S2DIPSettings:
-        """Inverse of :meth:`to_dict`."""
-        try:
-            return cls(**_network_from(d))
-        except TypeError as exc:
-            raise InputError(f"invalid S2DIP settings: {exc}") from exc
 
 
 def s2dip_defaults(task: str, channels: int = 3, noise: str | None = None) -> S2DIPSettings:
