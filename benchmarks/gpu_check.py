@@ -58,16 +58,21 @@ def agreement(device: str) -> None:
     emit(check="denoise cpu vs cuda", max_abs_diff=float(np.abs(c - d).max()))
 
 
-def per_iteration(device: str, preset: str, n: int) -> float:
+def per_iteration(device: str, preset: str, n: int, fused: bool = False) -> float:
+    import dataclasses
+
     gt = butterfly()
     mask = random_mask(gt.shape, 0.1, seed=0)
     obs = np.where(mask, gt, 0).astype(gt.dtype)
-    pyngr.inpaint(obs, mask, preset=preset, iterations=5, device=device)  # warm-up
+    s = get_settings("inpaint", preset)
+    s = s.replace(network=dataclasses.replace(s.network, fused=fused))
+    pyngr.inpaint(obs, mask, settings=s.replace(iterations=5), device=device)  # warm-up
     start = time.perf_counter()
-    res = pyngr.inpaint(obs, mask, preset=preset, iterations=n, device=device,
+    res = pyngr.inpaint(obs, mask, settings=s.replace(iterations=n), device=device,
                         monitor_every=n, full_output=True)
     wall = time.perf_counter() - start
-    emit(timing=preset, shape=list(gt.shape), iterations=n, wall_s=round(wall, 2),
+    emit(timing=preset + (" fused" if fused else ""), shape=list(gt.shape), iterations=n,
+         wall_s=round(wall, 2),
          ms_per_iteration=round(1000 * res.history.wall_time / n, 2),
          peak_gpu_mib=round(torch.cuda.max_memory_allocated() / 2**20)
          if device.startswith("cuda") else None)
@@ -85,6 +90,9 @@ def main() -> None:
     if args.device.startswith("cuda"):
         agreement(args.device)
     paper = per_iteration(args.device, "paper", 50 if args.device != "cpu" else 3)
+    fused = per_iteration(args.device, "paper", 50 if args.device != "cpu" else 3, fused=True)
+    emit(ratio="paper s/it, separate over fused (grouped convolutions)",
+         value=round(paper / fused, 2))
     fast = per_iteration(args.device, "fast", 200 if args.device != "cpu" else 10)
     emit(ratio="paper s/it over fast s/it", value=round(paper / fast, 2))
     if args.full:

@@ -377,8 +377,13 @@ class GradientNetwork(_GridNetwork):
         self.activation = _output_activation(settings.output)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
-        outs = [net(g) for net in self.nets]
-        f = self._crop(torch.cat(outs, dim=1))
+        from .fusion import can_fuse, fused_forward
+
+        if self.settings.fused and can_fuse(self.nets):
+            out = fused_forward(self.nets, g)
+        else:
+            out = torch.cat([net(g) for net in self.nets], dim=1)
+        f = self._crop(out)
         f = f.reshape(3, self.channels, self.height, self.width)
         return self.activation(f)
 

@@ -84,6 +84,9 @@ class NetworkSettings:
         Prior's skip encoder-decoder, the paper's and the default), ``"resnet"``
         (full-resolution residual blocks), ``"plain"`` (conv-BN-ReLU blocks) or ``"unet"``
         (Ronneberger's U-Net); see :mod:`pyngr.networks`.
+    fused : with ``heads="separate"`` and the skip backbone, evaluate the three networks as
+        one with grouped convolutions (:mod:`pyngr.fusion`): same model and parameters, one
+        kernel launch per layer instead of three; results equal up to float rounding.
     """
 
     width: int = 128
@@ -98,6 +101,7 @@ class NetworkSettings:
     input_scale: float = 0.1
     input_noise: float = 0.03
     architecture: Architecture = "skip"
+    fused: bool = False
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
