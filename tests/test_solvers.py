@@ -211,3 +211,23 @@ def test_stable_selection_returns_the_least_changing_iterate():
     _, final_hist = run_admm(Drifting(), net, st.replace(selection="final"),
                                      torch.Generator().manual_seed(0), monitor_every=10)
     assert final_hist.selected_iteration == 60
+
+
+def test_recorder_stops_when_the_estimate_settles() -> None:
+    from pyngr.solvers import Recorder
+
+    rec = Recorder(1000, monitor_every=100, window=10, stop_tolerance=1e-3)
+    x = torch.ones(2, 4, 4)
+    k = 0
+    for k in range(1, 1001):
+        x = x + 0.5**k  # changes shrink geometrically
+        if rec.step(k, lambda x=x: x):
+            break
+    _, hist = rec.finish(x)
+    assert hist.stopped_early and hist.stop_reason == "converged"
+    assert hist.iterations == k == 20 and hist.records[-1]["iteration"] == 20
+    # without a tolerance the same run goes to the end
+    rec = Recorder(50, window=10)
+    for k in range(1, 51):
+        rec.step(k, lambda: x)
+    assert not rec.finish(x)[1].stopped_early

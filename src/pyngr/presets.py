@@ -164,6 +164,10 @@ class Settings:
     (the reference code hides this by returning the iterate with the best PSNR against ground
     truth).
 
+    ``stop_tolerance`` (None: run all iterations) ends a run early when the relative change
+    of the estimate over ``selection_window`` iterations falls below it: an
+    observation-only stopping rule, so that easy images stop sooner.
+
     ``init_weights`` is a warm start (paper Section III-C5, Fig. 14): the path of a ``.pt``
     file holding a gradient-network ``state_dict`` (as ``Result.network_state`` of an earlier
     run, saved with ``torch.save``), loaded into the network after its seeded initialisation,
@@ -180,6 +184,7 @@ class Settings:
     seed: int = 2333
     selection: Literal["final", "stable"] = "final"
     selection_window: int = 50
+    stop_tolerance: float | None = None
     init_weights: str | None = None
 
     def __post_init__(self) -> None:

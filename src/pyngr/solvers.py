@@ -292,6 +292,7 @@ class History:
     device: str = "cpu"
     oracle: dict[str, Any] | None = None
     stopped_early: bool = False
+    stop_reason: str | None = None
     selection: str = "final"
     selected_iteration: int = 0
 
@@ -305,6 +306,7 @@ class History:
             "seconds_per_iteration": self.wall_time / max(self.iterations, 1),
             "device": self.device,
             "stopped_early": self.stopped_early,
+            "stop_reason": self.stop_reason,
             "oracle": self.oracle,
             "selection": self.selection,
             "selected_iteration": self.selected_iteration,
@@ -338,6 +340,10 @@ class Recorder:
     relative change of the estimate since the previous check and keeps the estimate with the
     smallest change.
 
+    With ``stop_tolerance``, the same check also ends the run early once that relative
+    change falls below the tolerance (an observation-only stopping rule: easy images stop
+    sooner); ``History.stop_reason`` then says ``"converged"``.
+
     Parameters
     ----------
     iterations : the planned number of iterations (``n``).
@@ -347,7 +353,8 @@ class Recorder:
     def __init__(self, iterations: int, *, device: torch.device | str = "cpu",
                  monitor: Monitor | None = None, monitor_every: int = 10,
                  callbacks: tuple[Callable[[IterationInfo], bool | None], ...] = (),
-                 selection: str = "final", window: int = 50) -> None:
+                 selection: str = "final", window: int = 50,
+                 stop_tolerance: float | None = None) -> None:
         self.n = int(iterations)
         self.device = torch.device(device)
         self.monitor = monitor
@@ -355,6 +362,7 @@ class Recorder:
         self.callbacks = callbacks
         self.window = max(1, int(window))
         self.stable = selection == "stable"
+        self.stop_tolerance = stop_tolerance
         self.history = History(device=str(self.device), selection=selection)
         self._previous: torch.Tensor | None = None
         self._chosen: torch.Tensor | None = None
@@ -376,16 +384,22 @@ class Recorder:
         """
         history = self.history
         history.iterations = k
-        if self.stable and k % self.window == 0:
+        converged = False
+        if (self.stable or self.stop_tolerance is not None) and k % self.window == 0:
             est = estimate().detach()
             if self._previous is not None:
                 change = float(torch.linalg.vector_norm(est - self._previous)
                                / torch.linalg.vector_norm(est).clamp_min(1e-12))
-                if change < self._best_change:
+                if self.stable and change < self._best_change:
                     self._best_change, self._chosen = change, est.clone()
                     history.selected_iteration = k
+                converged = (self.stop_tolerance is not None and change < self.stop_tolerance
+                             and k < self.n)
             self._previous = est.clone()
-        if k % self.every and k != self.n and not last:
+        if converged:
+            history.stopped_early = True
+            history.stop_reason = "converged"
+        if k % self.every and k != self.n and not last and not converged:
             return False
         elapsed = time.perf_counter() - self.start
         pens = penalties() if penalties is not None else {}
@@ -414,7 +428,8 @@ class Recorder:
                 maps.release()
         if stop and k < self.n:
             history.stopped_early = True
-        return stop
+            history.stop_reason = history.stop_reason or "callback"
+        return stop or converged
 
     def finish(self, estimate: torch.Tensor) -> tuple[torch.Tensor, History]:
         """Close the history; return the selected estimate (the final one by default)."""
@@ -458,7 +473,8 @@ def run_admm(
     noise = settings.network.input_noise
     recorder = Recorder(settings.iterations, device=scheme.x.device, monitor=monitor,
                         monitor_every=monitor_every, callbacks=callbacks,
-                        selection=settings.selection, window=settings.selection_window)
+                        selection=settings.selection, window=settings.selection_window,
+                        stop_tolerance=settings.stop_tolerance)
     for k in range(1, settings.iterations + 1):
         g = g0
         if noise > 0:
