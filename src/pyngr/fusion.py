@@ -65,23 +65,8 @@ def _cat(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat(params, dim=0)
 
 
-def _group_cat(a: torch.Tensor, b: torch.Tensor, g: int) -> torch.Tensor:
-    """Per group, ``cat([a_i, b_i])`` after centre-cropping both to the smaller size (the skip
-    network's concatenation of its skip branch with the upsampled deeper result)."""
-    h = min(a.shape[-2], b.shape[-2])
-    w = min(a.shape[-1], b.shape[-1])
-    parts = []
-    for t in (a, b):
-        dh = (t.shape[-2] - h) // 2
-        dw = (t.shape[-1] - w) // 2
-        t = t[..., dh : dh + h, dw : dw + w]
-        parts.append(t.reshape(t.shape[0], g, t.shape[1] // g, h, w))
-    out = torch.cat(parts, dim=2)
-    return out.reshape(out.shape[0], -1, h, w)
-
-
 def _run(mods: list[nn.Module], x: torch.Tensor, g: int) -> torch.Tensor:
-    from .networks import SkipNet, _Level
+    from .networks import SkipNet, _center_crop_cat, _Level
 
     m0 = mods[0]
     if isinstance(m0, nn.Sequential):
@@ -105,7 +90,7 @@ def _run(mods: list[nn.Module], x: torch.Tensor, g: int) -> torch.Tensor:
             d = _run([m.deeper for m in mods], d, g)  # type: ignore[misc]
         d = m0.upsample(d)
         if m0.skip is not None:
-            d = _group_cat(_run([m.skip for m in mods], x, g), d, g)  # type: ignore[misc]
+            d = _center_crop_cat(_run([m.skip for m in mods], x, g), d, g)  # type: ignore[misc]
         d = _run([m.bn_cat for m in mods], d, g)  # type: ignore[misc]
         return _run([m.up for m in mods], d, g)  # type: ignore[misc]
     if isinstance(m0, SkipNet):

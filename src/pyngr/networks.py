@@ -84,16 +84,21 @@ def _act() -> nn.Module:
     return nn.LeakyReLU(0.2, inplace=True)
 
 
-def _center_crop_cat(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Concatenate on channels after cropping both to the smaller spatial size (as DIP)."""
+def _center_crop_cat(a: torch.Tensor, b: torch.Tensor, groups: int = 1) -> torch.Tensor:
+    """Concatenate on channels after cropping both to the smaller spatial size (as DIP).
+
+    With ``groups > 1`` the channels hold ``groups`` stacked networks (:mod:`pyngr.fusion`)
+    and the concatenation is done group by group.
+    """
     h = min(a.shape[-2], b.shape[-2])
     w = min(a.shape[-1], b.shape[-1])
     parts = []
     for t in (a, b):
         dh = (t.shape[-2] - h) // 2
         dw = (t.shape[-1] - w) // 2
-        parts.append(t[..., dh : dh + h, dw : dw + w])
-    return torch.cat(parts, dim=1)
+        t = t[..., dh : dh + h, dw : dw + w]
+        parts.append(t.reshape(t.shape[0], groups, t.shape[1] // groups, h, w))
+    return torch.cat(parts, dim=2).reshape(a.shape[0], -1, h, w)
 
 
 class _Level(nn.Module):
