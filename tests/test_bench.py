@@ -168,3 +168,32 @@ def test_backbone_experiment_expands_for_network_methods() -> None:
     variants = {(r.method, dict(r.tags)["variant"]) for r in runs}
     assert ("dip", "resnet") in variants and ("s2dip", "plain") in variants
     assert ("ngr", "unet") in variants and len(runs) == 12
+
+
+def test_case_filter_and_settings_overrides_from_the_cli(data: Path, tmp_path: Path,
+                                                         capsys) -> None:
+    runs = EXPERIMENTS["table3"].runs(cases=("random 0.1", "deadlines"), methods=("ngr", "dip"),
+                                      overrides={"dip": (("network.width", 8),),
+                                                 "*": (("iterations", 4),)})
+    assert {r.case.label for r in runs} == {"hsi/pavia random 0.1", "hsi/indian random 0.1",
+                                            "hsi/pavia deadlines 15", "hsi/indian deadlines 15"}
+    dip = [r for r in runs if r.method == "dip"]
+    assert all(r.overrides == (("iterations", 4), ("network.width", 8)) for r in dip)
+    assert all(r.overrides == (("iterations", 4),) for r in runs if r.method == "ngr")
+    # recorded in the key: a run with other overrides is another run
+    plain = EXPERIMENTS["table3"].runs(cases=("random 0.1",), methods=("dip",))
+    assert not {r.key for r in plain} & {r.key for r in dip}
+
+    store = tmp_path / "b.jsonl"
+    args = ["bench", "run", "table1", "--data", str(data), "--datasets", "set5", "--methods",
+            "tv,dip", "--limit", "1", "--cases", "random 0.5", "--iterations", "3",
+            "--set", "dip:network.width=8", "--set", "dip:network.depth=2", "--device", "cpu",
+            "--store", str(store)]
+    assert main(args) == 0
+    records = Store(store).records()
+    assert len(records) == 2 and {r["spec"]["case"]["level"] for r in records} == {0.5}
+    dip_record = next(r for r in records if r["spec"]["method"] == "dip")
+    assert dip_record["settings"]["network"]["width"] == 8
+    assert dip_record["settings"]["network"]["depth"] == 2
+    assert main([*args[:-2], "--set", "nowhere", "--store", str(store)]) == 2
+    assert "--set expects" in capsys.readouterr().err

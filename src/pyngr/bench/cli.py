@@ -33,6 +33,23 @@ def _csv(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _overrides(items: list[str]) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """``["dip:network.width=48", "iterations=10"]`` -> ``{"dip": ((path, value),), "*": ...}``."""
+    out: dict[str, tuple[tuple[str, Any], ...]] = {}
+    for item in items:
+        target, eq, text = item.partition("=")
+        if not eq or not target:
+            raise InputError(f"--set expects [METHOD:]path=VALUE, got {item!r}")
+        method, colon, path = target.rpartition(":")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        key = method if colon else "*"
+        out[key] = (*out.get(key, ()), (path, value))
+    return out
+
+
 @bench_app.command("list")
 @guard
 def list_experiments() -> None:
@@ -54,6 +71,11 @@ def run(
     methods: Annotated[str | None, typer.Option(help="Comma-separated subset.")] = None,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "2333",
     limit: Annotated[int | None, typer.Option(help="Images per dataset.")] = None,
+    cases: Annotated[str | None, typer.Option(
+        help="Comma-separated substrings of case labels to keep, e.g. 'random 0.1'.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="[METHOD:]dotted.path=VALUE settings override (JSON value), "
+        "repeatable, e.g. dip:network.width=48.")] = None,
     preset: Annotated[str | None, typer.Option(help="NGR preset (paper|fast).")] = None,
     iterations: Annotated[int | None, typer.Option(help="Override every method's.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, auto (local executor).")] = "auto",
@@ -82,7 +104,8 @@ def run(
         raise InputError(f"seeds must be integers separated by commas, got {seeds!r}") from None
     specs = EXPERIMENTS[experiment].runs(methods=_csv(methods), seeds=seed_list,
                                          datasets=_csv(datasets), limit=limit, preset=preset,
-                                         iterations=iterations, data=root)
+                                         iterations=iterations, data=root, cases=_csv(cases),
+                                         overrides=_overrides(set_ or []))
     st = Store(store)
     todo = pending(specs, st)
     typer.echo(f"{experiment}: {len(specs)} runs, {len(specs) - len(todo)} already in {store}, "

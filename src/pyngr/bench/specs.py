@@ -147,31 +147,42 @@ class Experiment:
     def runs(self, *, methods: Sequence[str] | None = None, seeds: Sequence[int] = (2333,),
              datasets: Sequence[str] | None = None, limit: int | None = None,
              preset: str | None = None, iterations: int | None = None,
-             data: Path | None = None) -> list[RunSpec]:
+             data: Path | None = None, cases: Sequence[str] | None = None,
+             overrides: dict[str, tuple[tuple[str, Any], ...]] | None = None,
+             ) -> list[RunSpec]:
         """Expand into run specs. An item ``"*"`` stands for every image of its dataset
-        folder under ``data`` (BSDS100's 100 crops)."""
+        folder under ``data`` (BSDS100's 100 crops).
+
+        ``cases`` keeps the cases whose label (``"hsi/pavia random 0.1"``) contains one of
+        the given strings; ``overrides`` maps a method (or ``"*"``, every method) to extra
+        dotted settings overrides, recorded in the run (and its key) like a variant's.
+        """
         out = []
         for ds, declared in self.cases.items():
             if datasets is not None and ds not in datasets:
                 continue
-            cases = _expand(declared, data)
+            expanded = _expand(declared, data)
             items: list[str] = []
-            for case in cases:
+            for case in expanded:
                 if case.item not in items:
                     items.append(case.item)
             keep = set(items[:limit] if limit else items)
-            for case in cases:
+            for case in expanded:
                 if case.item not in keep:
                     continue
+                if cases is not None and not any(c in case.label for c in cases):
+                    continue
                 for method in (methods or self.methods):
+                    extra = tuple((overrides or {}).get("*", ())) + tuple(
+                        (overrides or {}).get(method, ()))
                     for seed in seeds:
-                        for tag, overrides in (self.variants or (("", ()),)):
-                            if overrides and method not in self.variant_methods:
+                        for tag, variant in (self.variants or (("", ()),)):
+                            if variant and method not in self.variant_methods:
                                 continue
                             tags = self.tags + ((("variant", tag),) if tag else ())
                             out.append(RunSpec(self.name, case, method, seed,
                                                preset if method == "ngr" else None,
-                                               iterations, overrides, tags))
+                                               iterations, variant + extra, tags))
         return out
 
 
