@@ -172,6 +172,7 @@ def test_backbone_experiment_expands_for_network_methods() -> None:
 
 def test_case_filter_and_settings_overrides_from_the_cli(data: Path, tmp_path: Path,
                                                          capsys) -> None:
+    assert {r.case.level for r in EXPERIMENTS["table2"].runs(cases=("random 0.1",))} == {0.1}
     runs = EXPERIMENTS["table3"].runs(cases=("random 0.1", "deadlines"), methods=("ngr", "dip"),
                                       overrides={"dip": (("network.width", 8),),
                                                  "*": (("iterations", 4),)})

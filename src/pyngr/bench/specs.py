@@ -154,7 +154,7 @@ class Experiment:
         folder under ``data`` (BSDS100's 100 crops).
 
         ``cases`` keeps the cases whose label (``"hsi/pavia random 0.1"``) contains one of
-        the given strings; ``overrides`` maps a method (or ``"*"``, every method) to extra
+        the given strings ending at a word end (``"random 0.1"`` is not ``"random 0.15"``); ``overrides`` maps a method (or ``"*"``, every method) to extra
         dotted settings overrides, recorded in the run (and its key) like a variant's.
         """
         out = []
@@ -170,7 +170,7 @@ class Experiment:
             for case in expanded:
                 if case.item not in keep:
                     continue
-                if cases is not None and not any(c in case.label for c in cases):
+                if cases is not None and not any(f"{c} " in f"{case.label} " for c in cases):
                     continue
                 for method in (methods or self.methods):
                     extra = tuple((overrides or {}).get("*", ())) + tuple(
