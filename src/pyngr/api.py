@@ -9,7 +9,10 @@ and value range.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 import typing
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -288,7 +291,17 @@ def _baseline_settings(method: str, task: str, preset: str | None,
 def _resolve(method: str, task: str, preset: str | None,
              settings: Settings | MethodSettings | None, device: torch.device,
              shape_chw: tuple[int, int, int], iterations: int | None, seed: int | None,
-             noise: str | None = None, **kw: Any) -> Settings | MethodSettings:
+             noise: str | None = None, tile: int | None = None,
+             **kw: Any) -> Settings | MethodSettings:
+    if tile is not None:
+        if not _is_ngr(method):
+            raise InputError(f"tile is an NGR option; method {method!r} runs on the whole "
+                             "input")
+        ngr = _resolve(method, task, preset, settings, device, shape_chw, iterations, seed,
+                       noise, **kw)
+        if int(tile) < 16:
+            raise InputError(f"tile must be at least 16 pixels, got {tile}")
+        return ngr.replace(tile=int(tile), tile_overlap=min(ngr.tile_overlap, int(tile) // 4))
     if _is_ngr(method):
         if settings is not None and not isinstance(settings, Settings):
             raise InputError(f"settings are for method {settings.method!r}; pass "
@@ -299,6 +312,12 @@ def _resolve(method: str, task: str, preset: str | None,
                              channels=shape_chw[0], **kw)
     return _baseline_settings(method, task, preset, settings, shape_chw, noise, iterations,
                               seed)
+
+
+def _completion(settings: Settings | MethodSettings) -> SchemeFactory:
+    def make(p: Problem, g: torch.Generator) -> Scheme:
+        return InpaintingScheme(p.y, p.mask, settings.admm, g)  # type: ignore[union-attr,arg-type]
+    return make
 
 
 def _is_ngr(method: str) -> bool:
@@ -324,37 +343,135 @@ def _run(solve: Callable[[_Callbacks], tuple[torch.Tensor, History]], iterations
         return solve(tuple(callbacks))
 
 
-def _solve(method: str, task: str, problem: Problem,
-           scheme_factory: Callable[[torch.Generator], Scheme],
+SchemeFactory = Callable[[Problem, torch.Generator], Scheme]
+
+
+def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFactory,
            settings: Settings | MethodSettings, device: torch.device, *, progress: bool,
            callback: Callback | None, monitor: Monitor | None, monitor_every: int,
-           ) -> tuple[torch.Tensor, History, GradientNetwork | None]:
+           max_memory: float | None = None,
+           ) -> tuple[torch.Tensor, History, GradientNetwork | None, Settings | MethodSettings]:
     """Run NGR (``scheme_factory``) or baseline ``method`` on ``problem``.
 
-    Returns the estimate, the history and, for NGR, the trained gradient network.
+    Returns the estimate, the history, for NGR the trained gradient network (None for
+    baselines and tiled runs), and the settings used (with the tile chosen, if any).
     """
-    gen = torch.Generator(device=device).manual_seed(settings.seed)
     every = max(1, monitor_every)
-    net: GradientNetwork | None = None
-    if isinstance(settings, Settings):
-        c, h, w = problem.shape
-        ngr_net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
-        net = ngr_net
-        scheme = scheme_factory(gen)
+    if not isinstance(settings, Settings):
+        gen = torch.Generator(device=device).manual_seed(settings.seed)
+        baseline = settings
+
+        def solve_baseline(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
+            recorder = Recorder(baseline.iterations, device=device, monitor=monitor,
+                                monitor_every=every, callbacks=cbs)
+            return run_method(method, problem, baseline, recorder, gen)
+        est, history = _run(solve_baseline, settings.iterations, progress=progress,
+                            callback=callback, label=f"{task} ({settings.method})")
+        return est, history, None, settings
+
+    ngr = _plan_tiles(problem.shape, settings, device, max_memory)
+    _c, h, w = problem.shape
+    if ngr.tile is None or ngr.tile >= max(h, w):
+        nets: list[GradientNetwork] = []
 
         def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
-            return run_admm(scheme, ngr_net, settings, gen, monitor_every=every,
-                            monitor=monitor, callbacks=cbs)
-        label = task
-    else:
-        def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
-            recorder = Recorder(settings.iterations, device=device, monitor=monitor,
-                                monitor_every=every, callbacks=cbs)
-            return run_method(method, problem, settings, recorder, gen)
-        label = f"{task} ({settings.method})"
-    est, history = _run(solve, settings.iterations, progress=progress, callback=callback,
-                        label=label)
+            est, history, net = _ngr(problem, scheme_factory, ngr, device, cbs, monitor, every)
+            nets.append(net)
+            return est, history
+        est, history = _run(solve, ngr.iterations, progress=progress, callback=callback,
+                            label=task)
+        return est, history, nets[0], ngr
+
+    def solve_tiled(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
+        return _ngr_tiled(problem, scheme_factory, ngr, device, cbs, every)
+    est, history = _run(solve_tiled, ngr.iterations, progress=progress, callback=callback,
+                        label=f"{task} (tiles)")
+    return est, history, None, ngr
+
+
+def _ngr(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
+         device: torch.device, cbs: _Callbacks, monitor: Monitor | None, every: int,
+         ) -> tuple[torch.Tensor, History, GradientNetwork]:
+    gen = torch.Generator(device=device).manual_seed(settings.seed)
+    c, h, w = problem.shape
+    net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+    scheme = scheme_factory(problem, gen)
+    est, history = run_admm(scheme, net, settings, gen, monitor_every=every, monitor=monitor,
+                            callbacks=cbs)
     return est, history, net
+
+
+def _plan_tiles(shape: tuple[int, int, int], settings: Settings, device: torch.device,
+                max_memory: float | None) -> Settings:
+    """The settings with ``tile`` set when the input does not fit in the memory available
+    (``max_memory`` GiB, or what the device has free); unchanged otherwise."""
+    from .tiling import (
+        GiB,
+        TilingWarning,
+        available_memory,
+        estimate_memory,
+        plan_tile,
+        tiles_needed,
+    )
+
+    if max_memory is not None and not max_memory > 0:
+        raise InputError(f"max_memory must be a positive number of GiB, got {max_memory}")
+    if settings.tile is not None:
+        return settings
+    budget = int(max_memory * GiB) if max_memory is not None else available_memory(device)
+    if budget is None:
+        return settings
+    tile = plan_tile(shape, settings, budget)
+    if tile is None:
+        return settings
+    c, h, w = shape
+    n = tiles_needed(h, w, tile, settings.tile_overlap)
+    warnings.warn(
+        f"a {h}x{w}x{c} input needs about {estimate_memory(shape, settings)} for NGR at these "
+        f"settings and {budget / GiB:.1f} GiB are available on {device}: restoring it in "
+        f"{n} overlapping {tile}x{tile} tiles (settings.tile={tile})", TilingWarning,
+        stacklevel=4)
+    return settings.replace(tile=tile)
+
+
+def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
+               device: torch.device, cbs: _Callbacks, every: int,
+               ) -> tuple[torch.Tensor, History]:
+    """Restore each tile of :func:`pyngr.tiling.tile_grid` as an image of its own (same
+    settings and seed) and blend the results; no monitoring inside tiles."""
+    from .tiling import blend_weights, tile_grid
+
+    assert settings.tile is not None
+    _c, h, w = problem.shape
+    boxes = tile_grid(h, w, settings.tile, settings.tile_overlap)
+    acc = torch.zeros_like(problem.y)
+    weight = torch.zeros((h, w), device=device, dtype=problem.y.dtype)
+    history = History(device=str(device), selection=settings.selection)
+    start = time.perf_counter()
+    for i, (ys, xs) in enumerate(boxes):
+        def tagged(info: IterationInfo, i: int = i) -> Any:
+            return [cb(dataclasses.replace(info, tile=(i, len(boxes)))) for cb in cbs]
+
+        def stop(info: IterationInfo) -> bool:
+            return any(bool(r) for r in tagged(info))
+        sub = Problem(problem.y[:, ys, xs].contiguous(),
+                      None if problem.mask is None else problem.mask[:, ys, xs].contiguous(),
+                      problem.noise)
+        est, hist, _net = _ngr(sub, scheme_factory, settings, device, (stop,), None, every)
+        wt = blend_weights(boxes, (ys, xs)).to(device=device, dtype=acc.dtype)
+        acc[:, ys, xs] += est * wt
+        weight[ys, xs] += wt
+        history.iterations = max(history.iterations, hist.iterations)
+        history.tiles.append({"box": [ys.start, ys.stop, xs.start, xs.stop],
+                              "iterations": hist.iterations, "wall_time": hist.wall_time,
+                              "stop_reason": hist.stop_reason,
+                              "selected_iteration": hist.selected_iteration})
+        history.records += [{**r, "tile": i} for r in hist.records]
+        del est, hist, _net, sub
+    history.wall_time = time.perf_counter() - start
+    history.selected_iteration = history.iterations
+    history.stopped_early = any(t["stop_reason"] for t in history.tiles)
+    return acc / weight, history
 
 
 # --------------------------------------------------------------------------- inpainting
@@ -374,6 +491,8 @@ def inpaint(
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
+    tile: int | None = None,
+    max_memory: float | None = None,
 ) -> np.ndarray | Result:
     """Fill the missing entries of an image with NGR (paper Algorithm 1).
 
@@ -402,6 +521,16 @@ def inpaint(
         used as they are, and other data are stretched from their observed min and max.
     full_output : return a :class:`Result` (image, settings, history, metrics and, for NGR,
         the trained network's ``network_state``).
+    tile : NGR only: restore in overlapping ``tile``×``tile`` tiles (``settings.tile``; the
+        overlap is ``settings.tile_overlap``, at most ``tile // 4``). The default None tiles
+        only when the input does not fit, see ``max_memory``.
+    max_memory : NGR only: GiB the run may use (default: the free memory of ``device``).
+        An input whose estimated need (:func:`pyngr.tiling.estimate_memory`) exceeds it is
+        restored in overlapping tiles with blended seams, with a
+        :class:`~pyngr.tiling.TilingWarning` saying so and the tile written in the result's
+        settings; :class:`~pyngr.tiling.ResourceError` when even the smallest tile does not
+        fit.
+        Tiles have no monitoring (no oracle) and no ``network_state``.
 
     Returns
     -------
@@ -428,7 +557,7 @@ def inpaint(
     dev = resolve_device(device)
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
-                        iterations, seed)
+                        iterations, seed, tile=tile)
     scaling = Scaling.infer(observed, img.dtype, data_range)
     clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
     y = _tensor(_to_chw(scaling.forward(clean)), dev)
@@ -437,10 +566,10 @@ def inpaint(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
-    est, history, net = _solve(method, "inpaint", Problem(y, mt),
-                          lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
-                          settings, dev, progress=progress, callback=callback, monitor=mon,
-                          monitor_every=monitor_every)
+    est, history, net, settings = _solve(
+        method, "inpaint", Problem(y, mt), _completion(settings), settings, dev,
+        progress=progress, callback=callback, monitor=mon, monitor_every=monitor_every,
+        max_memory=max_memory)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     out = np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
     return _finish(out, settings, history, mon, est, full_output, net)
@@ -475,6 +604,8 @@ def decloud(
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
+    tile: int | None = None,
+    max_memory: float | None = None,
 ) -> np.ndarray | Result:
     """Remove clouds from the first acquisition of a multi-temporal series.
 
@@ -522,7 +653,7 @@ def decloud(
         raise InputError("series has NaN or Inf values outside the cloud")
     dev = resolve_device(device)
     settings = _resolve(method, "decloud", preset, settings, dev, (stacked.shape[-1], h, w),
-                        iterations, seed)
+                        iterations, seed, tile=tile)
     scaling = Scaling.infer(observed, s.dtype, data_range)
     y = _tensor(_to_chw(scaling.forward(np.where(m, stacked, 0))), dev)
     mt = _tensor(_to_chw(m), dev)
@@ -533,10 +664,10 @@ def decloud(
         gtc = _tensor(_to_chw(scaling.forward(gt)), dev)
         first = mt[:b] == 0
         mon = _make_monitor(gtc, first, channels=b)
-    est, history, net = _solve(method, "decloud", Problem(y, mt),
-                          lambda g: InpaintingScheme(y, mt, settings.admm, g),  # type: ignore[union-attr,arg-type]
-                          settings, dev, progress=progress, callback=callback, monitor=mon,
-                          monitor_every=monitor_every)
+    est, history, net, settings = _solve(
+        method, "decloud", Problem(y, mt), _completion(settings), settings, dev,
+        progress=progress, callback=callback, monitor=mon, monitor_every=monitor_every,
+        max_memory=max_memory)
     first_est = est[:b]
     out = scaling.inverse(_from_chw(first_est.cpu().numpy(), 3))
     out = np.where(cloud, out, s[0]).astype(s.dtype)
@@ -561,6 +692,8 @@ def denoise(
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
+    tile: int | None = None,
+    max_memory: float | None = None,
 ) -> np.ndarray | Result:
     """Remove Gaussian or mixed (Gaussian + impulse + stripes + deadlines) noise with NGR.
 
@@ -597,7 +730,7 @@ def denoise(
         raise InputError(f"unknown noise {noise!r}; expected 'mixed' or 'gaussian'")
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "denoise", preset, settings, dev, (chans, *img.shape[:2]),
-                        iterations, seed, noise=noise, video=video)
+                        iterations, seed, noise=noise, tile=tile, video=video)
     if data_range is None and np.issubdtype(img.dtype, np.floating):
         # Noise pushes values outside [0, 1]: float data whose bulk (1st-99th percentile)
         # lies near [0, 1] are taken as [0, 1] data, not stretched by their noisy extremes.
@@ -609,9 +742,10 @@ def denoise(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), None)
-    est, history, net = _solve(method, "denoise", Problem(y, None, noise),
-                          lambda g: DenoisingScheme(y, settings.admm),  # type: ignore[union-attr,arg-type]
-                          settings, dev, progress=progress, callback=callback, monitor=mon,
-                          monitor_every=monitor_every)
+    est, history, net, settings = _solve(
+        method, "denoise", Problem(y, None, noise),
+        lambda p, g: DenoisingScheme(p.y, settings.admm),  # type: ignore[union-attr,arg-type]
+        settings, dev, progress=progress, callback=callback, monitor=mon,
+        monitor_every=monitor_every, max_memory=max_memory)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     return _finish(out, settings, history, mon, est, full_output, net)

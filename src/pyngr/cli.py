@@ -13,6 +13,7 @@ import functools
 import json
 import platform
 import sys
+import warnings
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import typer
 
 from . import __version__
-from .errors import InputError, PyngrError
+from .errors import InputError, PyngrError, TilingWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -67,6 +68,12 @@ KeyOpt = Annotated[str | None, typer.Option("--key", help="Variable name in .mat
 FigOpt = Annotated[Path | None, typer.Option(
     "--figure", help="Also write a side-by-side figure (observed / restored / ground truth).")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file (format from suffix).")]
+TileOpt = Annotated[int | None, typer.Option(
+    "--tile", min=16, help="NGR: restore in overlapping tiles of this many pixels per side "
+    "(default: only when the input does not fit in memory).")]
+MemOpt = Annotated[float | None, typer.Option(
+    "--max-memory", min=0.01, help="NGR: GiB the run may use (default: what the device has "
+    "free); larger inputs are tiled.")]
 MethodOpt = Annotated[str, typer.Option(
     "--method", help="'ngr' (default) or a baseline on the same input: tv, tv3d, sstv, halrtc, "
                      "tnn-fft, tnn-dct, tctv, ctv, lrtdtv, dip, s2dip, bm3d (see `ngr methods`).")]
@@ -79,7 +86,10 @@ def guard(fn: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", TilingWarning)
+                warnings.showwarning = _note
+                fn(*args, **kwargs)
         except PyngrError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -88,6 +98,11 @@ def guard(fn: Callable[..., None]) -> Callable[..., None]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _note(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """Warnings (e.g. "restoring in tiles") as one ``note:`` line on stderr."""
+    typer.echo(f"note: {message}", err=True)
 
 
 def _command(fn: Callable[..., None]) -> Callable[..., None]:
@@ -250,6 +265,8 @@ def inpaint(
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
+    tile: TileOpt = None,
+    max_memory: MemOpt = None,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -265,9 +282,8 @@ def inpaint(
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
-              iterations=iterations,
-              device=device, seed=seed, progress=not quiet, ground_truth=truth,
-              full_output=True)
+              iterations=iterations, device=device, seed=seed, progress=not quiet,
+              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory)
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
@@ -287,6 +303,8 @@ def denoise(
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
+    tile: TileOpt = None,
+    max_memory: MemOpt = None,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -301,7 +319,8 @@ def denoise(
     truth = _read(gt, key, gray).data if gt is not None else None
     res = run(img.data, noise=noise.value, video=video, method=method,
               preset=preset.value if preset else None, iterations=iterations, device=device,
-              seed=seed, progress=not quiet, ground_truth=truth, full_output=True)
+              seed=seed, progress=not quiet, ground_truth=truth, full_output=True, tile=tile,
+              max_memory=max_memory)
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": noise.value, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
@@ -327,6 +346,8 @@ def decloud(
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
+    tile: TileOpt = None,
+    max_memory: MemOpt = None,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -368,9 +389,8 @@ def decloud(
     _preflight(output, _squeeze(series[0], first.data), like, force)
     truth = _read(gt, key).data if gt is not None else None
     res = run(series, cloud, method=method, preset=preset.value if preset else None,
-              iterations=iterations,
-              device=device, seed=seed, progress=not quiet, ground_truth=truth,
-              full_output=True)
+              iterations=iterations, device=device, seed=seed, progress=not quiet,
+              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory)
     c3 = np.broadcast_to(cloud if cloud.ndim == 3 else cloud[..., None], res.image.shape)
     metrics = None
     if truth is not None:

@@ -7,7 +7,7 @@ The ``ngr`` command line turns it into ``error: <message>`` and exit status 2.
 
 from __future__ import annotations
 
-__all__ = ["DeviceError", "InputError", "PyngrError"]
+__all__ = ["DeviceError", "InputError", "PyngrError", "ResourceError", "TilingWarning"]
 
 
 class PyngrError(Exception):
@@ -20,3 +20,11 @@ class InputError(PyngrError, ValueError):
 
 class DeviceError(PyngrError, RuntimeError):
     """The requested compute device is not available (e.g. CUDA asked for but absent)."""
+
+
+class ResourceError(PyngrError, MemoryError):
+    """The run cannot fit in the memory available, even split into the smallest tiles."""
+
+
+class TilingWarning(UserWarning):
+    """The input did not fit in memory as a whole and is restored in overlapping tiles."""

@@ -173,6 +173,12 @@ class Settings:
     run, saved with ``torch.save``), loaded into the network after its seeded initialisation,
     before the first iteration. It must come from a network with the same architecture, width,
     depth, heads and channel count; the image size may differ. None: random initialisation.
+
+    ``tile`` (pixels per side) restores the image in overlapping ``tile``×``tile`` tiles,
+    each as an image of its own, blended over ``tile_overlap`` pixels
+    (:mod:`pyngr.tiling`). None: the whole image at once when it fits in the memory
+    available, else the largest tile that does (the tile used is then written here in the
+    result's settings, so that the run can be repeated on another machine).
     """
 
     task: Task
@@ -186,8 +192,14 @@ class Settings:
     selection_window: int = 50
     stop_tolerance: float | None = None
     init_weights: str | None = None
+    tile: int | None = None
+    tile_overlap: int = 32
 
     def __post_init__(self) -> None:
+        if self.tile is not None and (int(self.tile) < 16 or self.tile_overlap < 0
+                                      or self.tile_overlap >= self.tile // 2):
+            raise InputError(f"tile must be >= 16 pixels and tile_overlap in [0, tile/2), got "
+                             f"tile={self.tile}, tile_overlap={self.tile_overlap}")
         if self.init_weights is not None and not isinstance(self.init_weights, str):
             try:  # a pathlib.Path: keep a string so the settings stay JSON-ready
                 path = os.fsdecode(self.init_weights)

@@ -46,6 +46,12 @@ def progress_bar(total: int, description: str = "NGR") -> Iterator[object]:
             psnr = info.metrics.get("psnr")
             if psnr is not None:
                 status += f"  PSNR {psnr:.2f} dB (monitor)"
-            bar.update(task, completed=info.iteration, status=status)
+            if info.tile is None:
+                bar.update(task, completed=info.iteration, status=status)
+            else:  # tiled run: one bar over every tile's iterations
+                index, count = info.tile
+                bar.update(task, total=count * info.iterations,
+                           completed=index * info.iterations + info.iteration,
+                           status=f"tile {index + 1}/{count}  {status}")
 
         yield callback

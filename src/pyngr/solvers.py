@@ -220,6 +220,10 @@ class IterationInfo:
 
     Examples
     --------
+    In a tiled run (:mod:`pyngr.tiling`) the callbacks are called for each tile in turn;
+    ``tile`` is then ``(index, count)``, and ``iteration``, :meth:`estimate` and
+    :meth:`gradient_maps` are the tile's. A callback returning True ends that tile's run.
+
     A callback that keeps the gradient maps every 1000 iterations (paper Fig. 11):
 
     >>> import numpy as np, pyngr
@@ -242,6 +246,7 @@ class IterationInfo:
     metrics: dict[str, float]
     _estimate: Callable[[], np.ndarray]
     _gradient_maps: Callable[[], np.ndarray] | None = None
+    tile: tuple[int, int] | None = None
 
     def estimate(self) -> np.ndarray:
         """The current answer as a ``(C, H, W)`` float32 array in [0, 1] (scheme layout)."""
@@ -295,6 +300,7 @@ class History:
     stop_reason: str | None = None
     selection: str = "final"
     selected_iteration: int = 0
+    tiles: list[dict[str, Any]] = field(default_factory=list)
 
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]
@@ -310,6 +316,7 @@ class History:
             "oracle": self.oracle,
             "selection": self.selection,
             "selected_iteration": self.selected_iteration,
+            "tiles": self.tiles,
             "records": self.records,
         }
 

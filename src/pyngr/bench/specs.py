@@ -154,8 +154,9 @@ class Experiment:
         folder under ``data`` (BSDS100's 100 crops).
 
         ``cases`` keeps the cases whose label (``"hsi/pavia random 0.1"``) contains one of
-        the given strings ending at a word end (``"random 0.1"`` is not ``"random 0.15"``); ``overrides`` maps a method (or ``"*"``, every method) to extra
-        dotted settings overrides, recorded in the run (and its key) like a variant's.
+        the given strings ending at a word end (``"random 0.1"`` is not ``"random 0.15"``);
+        ``overrides`` maps a method (or ``"*"``, every method) to extra dotted settings
+        overrides, recorded in the run (and its key) like a variant's.
         """
         out = []
         for ds, declared in self.cases.items():
