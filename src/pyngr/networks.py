@@ -380,15 +380,23 @@ class GradientNetwork(_GridNetwork):
                     [build_backbone(self.input_channels, 3 * channels, settings)]
                 )
         self.activation = _output_activation(settings.output)
+        if settings.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         from .fusion import can_fuse, fused_forward
 
-        if self.settings.fused and can_fuse(self.nets):
-            out = fused_forward(self.nets, g)
-        else:
-            out = torch.cat([net(g) for net in self.nets], dim=1)
-        f = self._crop(out)
+        s = self.settings
+        if s.channels_last:
+            g = g.contiguous(memory_format=torch.channels_last)
+        # settings.precision: mixed precision for the network only; F leaves it as float32
+        with torch.autocast(g.device.type, dtype=getattr(torch, s.precision),
+                            enabled=s.precision != "float32"):
+            if s.fused and can_fuse(self.nets):
+                out = fused_forward(self.nets, g)
+            else:
+                out = torch.cat([net(g) for net in self.nets], dim=1)
+        f = self._crop(out.float())
         f = f.reshape(3, self.channels, self.height, self.width)
         return self.activation(f)
 

@@ -87,6 +87,17 @@ class NetworkSettings:
     fused : with ``heads="separate"`` and the skip backbone, evaluate the three networks as
         one with grouped convolutions (:mod:`pyngr.fusion`): same model and parameters, one
         kernel launch per layer instead of three; results equal up to float rounding.
+    precision : ``"float32"`` (default), or ``"bfloat16"`` / ``"float16"``: the network's
+        forward and backward pass under :func:`torch.autocast` with that dtype (weights, Adam
+        and the ADMM stay float32; faster on GPUs with tensor cores, changes the numbers).
+    channels_last : keep the network's activations in channels-last memory order (often
+        faster convolutions on GPUs; each step computes the same numbers up to float
+        rounding, though over many iterations the trajectories drift apart, as with any
+        change of summation order).
+    compile : ``"none"`` (default), or a :func:`torch.compile` mode for the network:
+        ``"default"``, ``"reduce-overhead"`` (CUDA graphs: removes the kernel-launch cost
+        that dominates small images on a GPU) or ``"max-autotune"``. The first iterations
+        then include the compilation (tens of seconds); same numbers up to float rounding.
     """
 
     width: int = 128
@@ -102,11 +113,20 @@ class NetworkSettings:
     input_noise: float = 0.03
     architecture: Architecture = "skip"
     fused: bool = False
+    precision: Literal["float32", "bfloat16", "float16"] = "float32"
+    channels_last: bool = False
+    compile: Literal["none", "default", "reduce-overhead", "max-autotune"] = "none"
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
             raise InputError(f"unknown network architecture {self.architecture!r}; expected "
                              f"one of {', '.join(ARCHITECTURES)}")
+        if self.precision not in ("float32", "bfloat16", "float16"):
+            raise InputError(f"network precision must be float32, bfloat16 or float16, got "
+                             f"{self.precision!r}")
+        if self.compile not in ("none", "default", "reduce-overhead", "max-autotune"):
+            raise InputError(f"network compile must be none, default, reduce-overhead or "
+                             f"max-autotune, got {self.compile!r}")
 
 
 @dataclass(frozen=True)

@@ -478,6 +478,10 @@ def run_admm(
                            weight_decay=settings.optimizer.weight_decay)
     g0 = network.make_input(generator)
     noise = settings.network.input_noise
+    forward: Callable[[torch.Tensor], torch.Tensor] = network
+    if settings.network.compile != "none":  # compiled lazily, on the first call
+        mode = None if settings.network.compile == "default" else settings.network.compile
+        forward = torch.compile(network, mode=mode)
     recorder = Recorder(settings.iterations, device=scheme.x.device, monitor=monitor,
                         monitor_every=monitor_every, callbacks=callbacks,
                         selection=settings.selection, window=settings.selection_window,
@@ -486,7 +490,7 @@ def run_admm(
         g = g0
         if noise > 0:
             g = g0 + noise * torch.randn(g0.shape, generator=generator, device=g0.device)
-        f = network(g)
+        f = forward(g)
         loss = scheme.network_loss(f)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,0 +1,90 @@
+"""Engine options of the gradient network: channels-last, mixed precision, torch.compile.
+
+Each must compute the same network (checked on one forward/backward against the default
+float32 evaluation), be recorded in the settings, and run end to end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import pyngr
+from pyngr.errors import InputError
+from pyngr.networks import GradientNetwork
+from pyngr.presets import NetworkSettings, get_settings
+
+SMALL = NetworkSettings(width=16, depth=3, skip_channels=4, heads="separate")
+
+
+def _pair(**options: object) -> tuple[GradientNetwork, GradientNetwork, torch.Tensor]:
+    base = GradientNetwork(3, 24, 32, SMALL, seed=3)
+    other = GradientNetwork(3, 24, 32, dataclasses.replace(SMALL, **options), seed=3)
+    other.load_state_dict(base.state_dict())
+    g = base.make_input(torch.Generator().manual_seed(0))
+    return base, other, g
+
+
+def _grads(net: GradientNetwork, g: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    net.zero_grad()
+    f = net(g)
+    (f * torch.linspace(-1, 1, f.numel()).reshape(f.shape)).sum().backward()
+    return f.detach(), [p.grad.clone() for p in net.parameters()]
+
+
+def test_channels_last_is_the_same_network() -> None:
+    base, other, g = _pair(channels_last=True)
+    assert any(p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last)
+               and not p.is_contiguous() for p in other.parameters())
+    f0, g0 = _grads(base, g)
+    f1, g1 = _grads(other, g)
+    torch.testing.assert_close(f1, f0, atol=1e-5, rtol=1e-4)
+    # summation order differs: compare each gradient against its own size
+    scale = max(float(b.abs().max()) for b in g0)
+    for a, b in zip(g1, g0, strict=True):
+        assert float((a - b).abs().max()) < 1e-4 * scale + 1e-3 * float(b.abs().max())
+
+
+def test_bfloat16_autocast_is_close_and_returns_float32() -> None:
+    base, other, g = _pair(precision="bfloat16")
+    f0, _ = _grads(base, g)
+    f1, grads = _grads(other, g)
+    assert f1.dtype == torch.float32 and all(p.dtype == torch.float32
+                                             for p in other.parameters())
+    err = float((f1 - f0).norm() / f0.norm())
+    assert 1e-6 < err < 5e-2  # bfloat16 rounding (8 bits of mantissa), not another network
+    assert all(torch.isfinite(q).all() for q in grads)
+
+
+def test_options_are_validated_recorded_and_run() -> None:
+    with pytest.raises(InputError, match="precision"):
+        NetworkSettings(precision="float8")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="compile"):
+        NetworkSettings(compile="fastest")  # type: ignore[arg-type]
+    img = np.random.default_rng(0).random((24, 24, 3)).astype(np.float32)
+    mask = np.random.default_rng(1).random(img.shape) < 0.5
+    s = get_settings("inpaint", "fast").replace(iterations=3)
+    s = s.replace(network=dataclasses.replace(s.network, width=8, depth=2,
+                                              channels_last=True, precision="bfloat16"))
+    res = pyngr.inpaint(img, mask, settings=s, device="cpu", full_output=True)
+    d = res.settings.to_dict()["network"]
+    assert d["channels_last"] is True and d["precision"] == "bfloat16"
+    assert type(res.settings).from_dict(res.settings.to_dict()) == res.settings
+    assert np.isfinite(res.image).all()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # raised inside torch._inductor
+def test_compiled_network_matches_eager() -> None:
+    """torch.compile (inductor on CPU: builds C++ kernels, a minute or more)."""
+    img = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    mask = np.random.default_rng(1).random(img.shape) < 0.5
+    s = get_settings("inpaint", "fast").replace(iterations=1)
+    s = s.replace(network=dataclasses.replace(s.network, width=8, depth=2))
+    eager = pyngr.inpaint(img, mask, settings=s, device="cpu")
+    compiled = s.replace(network=dataclasses.replace(s.network, compile="default"))
+    out = pyngr.inpaint(img, mask, settings=compiled, device="cpu")
+    np.testing.assert_allclose(out, eager, atol=1e-4)
