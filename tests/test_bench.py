@@ -198,3 +198,23 @@ def test_case_filter_and_settings_overrides_from_the_cli(data: Path, tmp_path: P
     assert dip_record["settings"]["network"]["depth"] == 2
     assert main([*args[:-2], "--set", "nowhere", "--store", str(store)]) == 2
     assert "--set expects" in capsys.readouterr().err
+
+
+def test_report_ranks_on_the_images_every_method_ran_and_shows_reductions() -> None:
+    def rec(method: str, item: str, psnr: float, overrides: tuple = ()) -> dict:
+        spec = RunSpec("table1", Case("set5", item, "random", 0.3), method,
+                       overrides=overrides)
+        return {"key": spec.key, "spec": spec.to_dict(), "iterations": 10, "device": "cpu",
+                "wall_time_s": 1.0, "settings": {"preset": "fast"},
+                "result": {"whole_image": {"psnr": psnr, "ssim": 0.9}}}
+
+    small = (("network.width", 48),)
+    records = [rec("ngr", "baby", 30.0), rec("ngr", "bird", 34.0),
+               rec("tv", "baby", 31.0), rec("tv", "bird", 31.0), rec("tv", "head", 20.0),
+               rec("dip", "bird", 35.0, small)]
+    text = render(records)
+    # tv's mean over its three images is 27.33, but on NGR's two it is 31.00 < 32.00
+    assert "Ranking on our data on 2 images (baby, bird): ngr (32.00) > tv (31.00)" in text
+    assert "NGR − best competitor (tv): +1.00 dB" in text
+    assert "dip (1); NGR − dip on the 1 image(s) both ran: -1.00 dB" in text
+    assert "| dip [network.width=48] | 1 |" in text

@@ -148,7 +148,8 @@ def report(
     st = Store(store)
     if not st.path.exists():
         raise InputError(f"store {store} not found")
-    text = render(st.records(), paper_tables, figures, previews)
+    text = render(st.records(), paper_tables, figures, previews,
+                  relative_to=output.resolve().parent)
     with atomic_output(output, force=True) as tmp:
         tmp.write_text(text)
     typer.echo(f"wrote {output} ({len(st.records())} runs)", err=True)

@@ -12,6 +12,7 @@ runs saved previews.
 from __future__ import annotations
 
 import csv
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -109,10 +110,68 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
     return out
 
 
+def _reductions(experiment: str, record: dict[str, Any]) -> str:
+    """The run's settings overrides beyond its experiment variant's (e.g. the CPU
+    reductions of a network baseline), as ``" [path=value, ...]"``."""
+    spec = record["spec"]
+    exp = EXPERIMENTS.get(experiment)
+    variant = spec.get("tags", {}).get("variant", "")
+    declared = {tuple(o) for tag, ovs in (exp.variants if exp else ()) if tag == variant
+                for o in ovs}
+    extra = [f"{o[0]}={o[1]}" for o in spec.get("overrides", [])
+             if (o[0], o[1]) not in declared and o[0] != "warm_start"]
+    return f" [{', '.join(extra)}]" if extra else ""
+
+
+def _label(experiment: str, recs: list[dict[str, Any]]) -> str:
+    labels = {_reductions(experiment, r) for r in recs}
+    return labels.pop() if len(labels) == 1 else " [mixed settings]"
+
+
+def _ranking(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Ranking lines, over the images every ranked method ran (means over different
+    images are not comparable): NGR's images when NGR ran, else the most common set."""
+    psnr = {m: {(r["spec"]["case"]["item"], r["spec"]["seed"]):
+                r["result"]["whole_image"]["psnr"] for r in recs}
+            for m, recs in by_method.items()}
+    if not psnr:
+        return []
+    anchor = set(psnr["ngr"]) if "ngr" in psnr else max(
+        (set(v) for v in psnr.values()), key=len)
+    full = [m for m in psnr if anchor <= set(psnr[m])]
+    means = {m: float(np.mean([psnr[m][k] for k in anchor])) for m in full}
+    ranking = sorted(means, key=lambda m: -means[m])
+    items = sorted({k[0] for k in anchor})
+    where = f" on {len(items)} image{'s' if len(items) > 1 else ''}" + (
+        f" ({', '.join(items)})" if len(items) <= 6 else "")
+    lines = [f"Ranking on our data{where}: " + " > ".join(
+        f"{m} ({means[m]:.2f})" for m in ranking)]
+    others = [m for m in ranking if m != "ngr"]
+    if "ngr" in means and others:
+        best = others[0]
+        lines.append(f"NGR − best competitor ({best}): {means['ngr'] - means[best]:+.2f} dB")
+    partial = [m for m in psnr if m not in full]
+    for m in partial:
+        shared = sorted(set(psnr[m]) & set(psnr.get("ngr", {})))
+        if shared:
+            gap = float(np.mean([psnr["ngr"][k] - psnr[m][k] for k in shared]))
+            lines.append(f"Not ranked, fewer images: {m} ({len(psnr[m])}); NGR − {m} on the "
+                         f"{len(shared)} image(s) both ran: {gap:+.2f} dB")
+        else:
+            lines.append(f"Not ranked, fewer images: {m} ({len(psnr[m])})")
+    return lines
+
+
 def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
-           figures: Path | None = None, previews: Path | None = None) -> str:
+           figures: Path | None = None, previews: Path | None = None,
+           relative_to: Path | None = None) -> str:
     """Markdown report of ``records`` (from :meth:`Store.records`); figures into
-    ``figures`` when given."""
+    ``figures`` when given, linked relative to ``relative_to`` (the report's folder)."""
+    def link(path: Path) -> str:
+        if relative_to is None:
+            return path.as_posix()
+        return Path(os.path.relpath(path, relative_to)).as_posix()
+
     groups = _group(records)
     lines = ["# pyngr benchmark report", "",
              "Final-iterate metrics (NGR denoising: its observation-only stable-iterate rule), "
@@ -134,7 +193,6 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                   "| method | images | PSNR | SSIM | PSNR missing | oracle PSNR | paper PSNR "
                   "| gap (dB) | iterations | device | s / image |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
-        means: dict[str, float] = {}
         for method, recs in sorted(groups[key].items(), key=lambda kv: kv[0] != "ngr"):
             whole = [r["result"]["whole_image"]["psnr"] for r in recs]
             ssim = [r["result"]["whole_image"].get("ssim") for r in recs]
@@ -142,39 +200,32 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
             oracle = [(r.get("oracle_monitored") or {}).get("psnr") for r in recs]
             paper = _paper_value(rows, experiment, base, item, degradation, level, method)
             mean = _mean(whole)
-            if mean is not None:
-                means[method] = mean
             gap = f"{mean - paper:+.2f}" if (paper is not None and mean is not None) else "–"
             its = sorted({r["iterations"] for r in recs})
             dev = sorted({r["device"] for r in recs})
             preset = recs[0]["settings"].get("preset", "")
             lines.append(
-                f"| {method}{f' ({preset})' if method == 'ngr' else ''} | {len(recs)} | "
+                f"| {method}{f' ({preset})' if method == 'ngr' else ''}"
+                f"{_label(experiment, recs)} | {len(recs)} | "
                 f"{_stat(whole)} | {_stat(ssim)} | {_stat(miss)} | {_stat(oracle)} | "
                 f"{'–' if paper is None else f'{paper:.2f}'} | {gap} | "
                 f"{', '.join(map(str, its))} | {', '.join(dev)} | "
                 f"{np.mean([r['wall_time_s'] for r in recs]):.0f} |")
-        ranking = sorted(means, key=lambda m: -means[m])
-        lines += ["", "Ranking on our data: " + " > ".join(
-            f"{m} ({means[m]:.2f})" for m in ranking)]
-        others = [m for m in ranking if m != "ngr"]
-        if "ngr" in means and others:
-            best = others[0]
-            lines.append(f"NGR − best competitor ({best}): {means['ngr'] - means[best]:+.2f} dB")
+        lines += ["", *_ranking(groups[key])]
         if figures is not None:
             name = "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
             made = _curves(groups[key], Path(figures) / f"{name}_curves.png", title)
             if made:
-                lines += ["", f"![PSNR curves]({made.as_posix()})"]
+                lines += ["", f"![PSNR curves]({link(made)})"]
             if previews is not None:
                 made = _crops(groups[key], Path(previews), Path(figures) / f"{name}_crops.png",
                               title)
                 if made:
-                    lines += ["", f"![results]({made.as_posix()})"]
+                    lines += ["", f"![results]({link(made)})"]
                 made = _gradient_maps(groups[key], Path(previews),
                                       Path(figures) / f"{name}_gradients.png")
                 if made:
-                    lines += ["", f"![estimated gradient maps]({made.as_posix()})"]
+                    lines += ["", f"![estimated gradient maps]({link(made)})"]
         lines.append("")
     return "\n".join(lines)
 
