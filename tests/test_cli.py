@@ -166,3 +166,12 @@ def test_demo_writes_everything(tmp_path, capsys):
 def test_version(capsys):
     assert main(["version"]) == 0
     assert capsys.readouterr().out.startswith("pyngr ")
+
+
+def test_python_dash_m_pyngr_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pyngr", "bench", "list"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("table1")

@@ -586,6 +586,3 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

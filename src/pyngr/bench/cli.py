@@ -80,7 +80,9 @@ def run(
     iterations: Annotated[int | None, typer.Option(help="Override every method's.")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, auto (local executor).")] = "auto",
     executor: Annotated[str, typer.Option(help="local or ray.")] = "local",
-    workers: Annotated[int, typer.Option(help="Local workers, one per GPU.")] = 1,
+    workers: Annotated[int, typer.Option(
+        help="Local worker processes on CUDA, spread over the GPUs (several per GPU for "
+             "small images).")] = 1,
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     gpus_per_run: Annotated[float, typer.Option(help="Ray: GPUs per run.")] = 0.0,
     cpus_per_run: Annotated[float, typer.Option(help="Ray: CPUs per run.")] = 1.0,

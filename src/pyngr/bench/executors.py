@@ -4,8 +4,10 @@ Both skip the runs already in the store and append each record as soon as its ru
 so an interrupted experiment resumes where it stopped. Every run restores one image
 independently, so they spread over GPUs or machines without coordination:
 
-* ``local``: one after the other on one device; with ``workers > 1`` (one per GPU) each
-  worker process runs on its own GPU (``cuda:0``, ``cuda:1``, ...).
+* ``local``: one after the other on one device; with ``workers > 1`` worker processes
+  share the GPUs round-robin (``cuda:0``, ``cuda:1``, ...): one per GPU, or several per GPU
+  when the runs are small enough that one of them leaves the GPU idle between kernel
+  launches (NGR at Set5 sizes).
 * ``ray``: one Ray task per run, declaring the CPUs and GPUs it needs; Ray places them on
   the machines of the cluster (``address``: ``"auto"`` for a running cluster, None for a
   local instance). The driver gathers the records into the store as tasks finish.
@@ -51,7 +53,8 @@ def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, devic
               previews: str | Path | None = None) -> int:
     """Run the pending specs here; return how many ran.
 
-    ``workers > 1`` needs CUDA: worker ``i`` uses ``cuda:i`` (one process per GPU).
+    ``workers > 1`` needs CUDA: run ``i`` goes to ``cuda:(i mod GPUs)``, ``workers``
+    processes at a time (more workers than GPUs share them).
     """
     todo = pending(specs, store)
     if workers <= 1:
@@ -63,10 +66,11 @@ def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, devic
         return len(todo)
     import torch
 
-    if not device.startswith("cuda") or torch.cuda.device_count() < workers:
-        raise PyngrError(f"{workers} local workers need {workers} visible CUDA devices "
-                         f"({torch.cuda.device_count()} found); use workers=1 on CPU")
-    jobs = [(s.to_dict(), str(data), f"cuda:{i % workers}", str(store.path),
+    gpus = torch.cuda.device_count()
+    if not device.startswith("cuda") or gpus < 1:
+        raise PyngrError(f"{workers} local workers need CUDA ({gpus} devices visible); "
+                         "use workers=1 on CPU")
+    jobs = [(s.to_dict(), str(data), f"cuda:{i % gpus}", str(store.path),
              None if previews is None else str(previews)) for i, s in enumerate(todo)]
     with mp.get_context("spawn").Pool(workers) as pool:
         for spec, record in zip(todo, pool.imap(_worker, jobs), strict=True):

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One prepared command for a lent GPU (device tool), in priority order, each stage capped so
+# that the whole fits one 10-minute call. Everything lands in $OUT (at most 8 files):
+#   gpu_check.jsonl  CPU/CUDA agreement, ms/iteration of paper, paper fused, fast
+#   speed.jsonl      reference loop vs engine variants at 256x256x3, CUDA sync check
+#   bench.jsonl      Table I Set5 runs with the paper preset (merge into
+#                    benchmarks/results/bench.jsonl: `cat $OUT/bench.jsonl >> ...`)
+#   log.txt          everything printed
+# Data: copy what it needs into .gpudata/ (ignored by git; name it in `carry`):
+#   mkdir -p .gpudata/set5 .gpudata/hsi && cp ../shared/data/set5/*.png .gpudata/set5/ &&
+#   cp ../shared/data/hsi/pavia_centre_crop_100x100x102.mat .gpudata/hsi/
+# Run: device run, carry [".gpudata"], command "bash benchmarks/gpu_session.sh", timeout 600.
+# Stage budgets (seconds) can be changed with CHECK_S, SPEED_S, BENCH_S.
+set -uo pipefail
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 PYNGR_SHARED_DATA=${PYNGR_SHARED_DATA:-$PWD/.gpudata}
+exec > >(tee -a "$OUT/log.txt") 2>&1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+
+echo "== 1. agreement and per-iteration timings"
+timeout "${CHECK_S:-60}" python3 benchmarks/gpu_check.py | tee "$OUT/gpu_check.jsonl"
+
+echo "== 2. reference loop vs engine variants at 256x256x3"
+timeout "${SPEED_S:-180}" python3 benchmarks/speed.py --sizes 256x256x3 --warmup 20 \
+  --repeats 5 --every 20 | tee "$OUT/speed.jsonl"
+
+echo "== 3. Table I on Set5 with the paper preset (fused: same model, fewer launches)"
+# Rates in the paper's order; 5 worker processes share the GPU (one per image). A run that
+# does not finish before the stage ends leaves no record (rerun the stage next session: the
+# store skips finished runs).
+timeout "${BENCH_S:-320}" python3 -m pyngr bench run table1 --datasets set5 \
+  --preset paper --set ngr:network.fused=true --methods ngr --workers 5 --device cuda \
+  --store "$OUT/bench.jsonl" || echo "bench stage ended (timeout or error: $?)"
+ls -la "$OUT"
