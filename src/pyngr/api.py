@@ -186,10 +186,12 @@ def _make_monitor(gt: torch.Tensor, missing: torch.Tensor | None,
                   channels: int | None = None) -> Monitor:
     """PSNR (whole, missing entries) of the first ``channels`` of the estimate against ``gt``."""
 
+    any_missing = missing is not None and bool(missing.any())  # once, not at every point
+
     def metric(est: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
         est = est[:channels]
         out = {"psnr": _psnr_8bit(est, ref)}
-        if missing is not None and bool(missing.any()):
+        if any_missing:
             out["psnr_missing"] = _psnr_8bit(est, ref, missing)
         return out
 

@@ -408,9 +408,13 @@ class Recorder:
             history.stop_reason = "converged"
         if k % self.every and k != self.n and not last and not converged:
             return False
+        # Reading the loss waits for the device, so the clock is read after it (on CUDA
+        # the time would otherwise miss the queued work).
+        loss_value = float(loss()) if loss is not None else math.nan
+        if loss is None and self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - self.start
         pens = penalties() if penalties is not None else {}
-        loss_value = float(loss()) if loss is not None else math.nan
         rec: dict[str, Any] = {"iteration": k, "loss": loss_value, "elapsed": elapsed, **pens}
         metrics: dict[str, float] = {}
         if self.monitor is not None:
