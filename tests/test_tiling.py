@@ -193,7 +193,8 @@ def test_tiles_for_denoising_and_decloud_and_errors() -> None:
     series = np.stack([img, img * 0.9, img * 1.1]).clip(0, 1)
     cloud = np.zeros((48, 48), bool)
     cloud[10:30, 12:40] = True
-    d = pyngr.decloud(series, cloud, iterations=2, tile=32, device="cpu", full_output=True)
+    d = pyngr.decloud(series, cloud, iterations=2, tile=32, device="cpu", full_output=True,
+                      progress=True)  # one bar over all tiles
     assert d.settings.tile == 32 and d.settings.tile_overlap == 8 and len(d.history.tiles) == 4
     with pytest.raises(InputError, match="tile is an NGR option"):
         pyngr.inpaint(img, img > 0.5, method="tv", tile=32, iterations=2)
