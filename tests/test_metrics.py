@@ -164,3 +164,26 @@ def test_float32_and_float64_accepted(dtype):
     for name, value in res.items():
         assert isinstance(value, float)
         assert value == pytest.approx(expected[name], rel=1e-4, abs=1e-4)
+
+
+def test_psnr_exact_channels_count_as_one_level_off_unless_all_are():
+    ref = np.random.default_rng(0).random((10, 12, 3))
+    out = ref.copy()
+    out[..., 1] = np.clip(ref[..., 1] + 3 / 255, 0, 1)
+    n = 10 * 12
+    by_hand = [10 * math.log10(255**2 * n), psnr(out[..., 1], ref[..., 1]),
+               10 * math.log10(255**2 * n)]
+    assert psnr(out, ref) == pytest.approx(np.mean(by_hand), rel=1e-12)
+    assert psnr(ref, ref) == math.inf
+    # the monitor of the API computes the same number
+    import torch
+
+    from pyngr.api import _psnr_8bit
+
+    t = torch.from_numpy(out.transpose(2, 0, 1).copy())
+    r = torch.from_numpy(ref.transpose(2, 0, 1).copy())
+    assert _psnr_8bit(t, r) == pytest.approx(psnr(out, ref), rel=1e-9)
+    region = torch.zeros_like(r, dtype=torch.bool)
+    region[:, :5] = True
+    assert _psnr_8bit(t, r, region) == pytest.approx(
+        psnr(out, ref, region=region.numpy().transpose(1, 2, 0)), rel=1e-9)

@@ -23,6 +23,7 @@ import torch
 from .baselines import Problem, default_settings, get_method, run_method
 from .baselines.common import MethodSettings
 from .errors import DeviceError, InputError
+from .metrics import channel_mean_psnr
 from .networks import GradientNetwork
 from .presets import Settings, get_settings
 from .solvers import (
@@ -172,14 +173,14 @@ def _psnr_8bit(x: torch.Tensor, ref: torch.Tensor, region: torch.Tensor | None =
     se = (a - b).square()
     if region is None:
         mse = se.mean(dim=(1, 2))
+        cnt = torch.full_like(mse, float(se.shape[1] * se.shape[2]))
     else:
         w = region.double()
         cnt = w.sum(dim=(1, 2))
         keep = cnt > 0
         mse = (se * w).sum(dim=(1, 2))[keep] / cnt[keep]
-    with np.errstate(divide="ignore"):
-        vals = 10 * np.log10(255.0**2 / mse.cpu().numpy())
-    return float(np.mean(vals))
+        cnt = cnt[keep]
+    return channel_mean_psnr(mse.cpu().numpy(), cnt.cpu().numpy())
 
 
 def _make_monitor(gt: torch.Tensor, missing: torch.Tensor | None,

@@ -22,7 +22,7 @@ from skimage.metrics import structural_similarity
 
 from pyngr.errors import InputError
 
-__all__ = ["METRIC_NAMES", "ergas", "evaluate", "psnr", "sam", "ssim"]
+__all__ = ["METRIC_NAMES", "channel_mean_psnr", "ergas", "evaluate", "psnr", "sam", "ssim"]
 
 #: Names accepted by :func:`evaluate`, in their default order.
 METRIC_NAMES: tuple[str, ...] = ("psnr", "ssim", "sam", "ergas")
@@ -103,8 +103,11 @@ def psnr(result: ArrayLike, reference: ArrayLike, *, region: ArrayLike | None = 
     Returns
     -------
     float
-        Mean PSNR over channels. A channel with zero error has PSNR ``inf``, so identical images
-        (or any channel reproduced exactly) give ``inf``; no warning is emitted.
+        Mean PSNR over channels. Identical images (every channel exact after rounding) give
+        ``inf``. When only some channels are exact (a near-constant band of a multispectral
+        image, say), each of those counts as if one of its N entries were one level off,
+        ``10 log10(255^2 N)``, the finest error 8 bits can measure, so that the mean over
+        channels stays finite and comparable.
 
     Examples
     --------
@@ -114,17 +117,31 @@ def psnr(result: ArrayLike, reference: ArrayLike, *, region: ArrayLike | None = 
     48.13
     >>> psnr(ref, ref)
     inf
+    >>> two = np.stack([ref, ref], -1)
+    >>> out = two.copy(); out[..., 0] += 1 / 255  # channel 1 exact
+    >>> round(psnr(out, two), 2)  # (48.13 + 10 log10(255^2 * 64)) / 2
+    57.16
     """
     res, ref, reg = _check_inputs(result, reference, region)
     sq = (_to_8bit(res) - _to_8bit(ref)) ** 2
-    values = []
+    mse, counts = [], []
     for ch in range(sq.shape[2]):
         err = sq[:, :, ch] if reg is None else sq[:, :, ch][reg[:, :, ch]]
         if err.size == 0:
             continue
-        mse = float(err.mean())
-        values.append(np.inf if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse))
-    return float(np.mean(values))
+        mse.append(float(err.mean()))
+        counts.append(err.size)
+    return channel_mean_psnr(np.asarray(mse), np.asarray(counts))
+
+
+def channel_mean_psnr(mse: np.ndarray, counts: np.ndarray) -> float:
+    """Mean over channels of ``10 log10(255^2 / MSE)`` from per-channel 8-bit MSEs over
+    ``counts`` entries; exact channels as in :func:`psnr` (``inf`` only if all are)."""
+    mse = np.asarray(mse, dtype=np.float64)
+    if mse.size == 0 or np.all(mse == 0):
+        return float("inf") if mse.size else float("nan")
+    floor = 1.0 / np.asarray(counts, dtype=np.float64)  # one entry one level off
+    return float(np.mean(10.0 * np.log10(255.0**2 / np.where(mse == 0, floor, mse))))
 
 
 def ssim(result: ArrayLike, reference: ArrayLike, *, region: ArrayLike | None = None) -> float:
