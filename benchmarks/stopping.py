@@ -40,13 +40,22 @@ TOLERANCES = (1e-2, 5e-3, 3e-3, 2e-3, 1e-3, 5e-4)
 def load(name: str) -> np.ndarray:
     if name == "demo":
         return demo_image()
+    if "/" in name:  # a benchmark item, e.g. video/claire or hsi/pavia
+        from pyngr.bench.datasets import load_clean
+
+        dataset, item = name.split("/", 1)
+        return load_clean(DATA, dataset, item)
     return read_image(DATA / "set5" / f"{name}.png").data
 
 
-def trace(image: np.ndarray, rate: float, preset: str, device: str) -> dict[str, Any]:
+def trace(image: np.ndarray, rate: float, preset: str, device: str,
+          iterations: int | None = None) -> dict[str, Any]:
     mask = random_mask(image.shape, rate, seed=0)
     obs = np.where(mask, image, 0).astype(image.dtype)
-    s = get_settings("inpaint", preset)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    s = get_settings("inpaint", preset, channels=channels)
+    if iterations:
+        s = s.replace(iterations=iterations)
     window = s.selection_window
     points: list[dict[str, float]] = []
     previous: list[torch.Tensor] = []
@@ -87,7 +96,9 @@ def summarise(t: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--images", default="demo")
+    ap.add_argument("--images", default="demo",
+                    help="demo, Set5 names, or benchmark items such as video/claire, hsi/pavia")
+    ap.add_argument("--iterations", type=int, default=None, help="instead of the preset's")
     ap.add_argument("--rates", default="0.1,0.3,0.5")
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--device", default="cpu")
@@ -96,7 +107,7 @@ def main() -> None:
     for name in a.images.split(","):
         image = load(name)
         for rate in (float(r) for r in a.rates.split(",")):
-            t = trace(image, rate, a.preset, a.device)
+            t = trace(image, rate, a.preset, a.device, a.iterations)
             rec = {"image": name, "shape": list(image.shape), "rate": rate, "device": a.device,
                    "torch_threads": torch.get_num_threads(),
                    "full_psnr_missing": round(t["points"][-1]["psnr_missing"], 2),
