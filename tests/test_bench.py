@@ -77,6 +77,9 @@ def test_store_skips_and_tolerates_a_torn_line(tmp_path: Path) -> None:
     specs = [_spec("baby"), _spec("bird")]
     store.append({"key": specs[0].key})
     assert pending(specs, store) == [specs[1]]
+    # a second runner finishing the same run: the first record stands
+    assert store.append({"key": "a", "v": 2}) is False
+    assert [r["v"] for r in store.records() if r["key"] == "a"] == [1]
 
 
 def test_local_run_records_and_resumes(data: Path, tmp_path: Path) -> None:

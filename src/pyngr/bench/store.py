@@ -65,13 +65,19 @@ class Store:
         """Keys of the finished runs."""
         return {str(r["key"]) for r in self.records() if "key" in r}
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Append one record as one line, atomically with respect to other writers."""
+    def append(self, record: dict[str, Any]) -> bool:
+        """Append one record as one line, atomically with respect to other writers.
+
+        Returns False, writing nothing, when a record with the same ``key`` is already there
+        (two runners that ran the same run: the first record stands).
+        """
         line = json.dumps(record, default=_jsonable, sort_keys=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             _lock(fd)
+            if "key" in record and str(record["key"]) in self.keys():
+                return False
             # A previous writer killed mid-line would glue our record to its fragment.
             size = os.fstat(fd).st_size
             if size:
@@ -81,6 +87,7 @@ class Store:
                         line = "\n" + line
             os.write(fd, line.encode("utf-8"))
             os.fsync(fd)
+            return True
         finally:
             _unlock(fd)
             os.close(fd)
