@@ -240,10 +240,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment("table7", "regularizers on the strong mixed-noise HSI case",
                    "table7_regularizers_pa_case3.csv",
                    {"hsi": _grid("hsi", HSI, "strong", (None,))}, REGULARIZERS),
-        Experiment("fig12", "sensitivity to λ_t and μ (Set5, SR 10%)", None,
-                   {"set5": _grid("set5", SET5, "random", (0.1,))}, ("ngr",),
+        Experiment("fig12", "sensitivity to λ_t and μ (Set5, SR 10%; Pavia crop, SR 10%)",
+                   None, {"set5": _grid("set5", SET5, "random", (0.1,)),
+                          "hsi": (Case("hsi", "pavia", "random", 0.1),)}, ("ngr",),
                    variants=tuple((f"lambda_t={v}", (("admm.lambda_t", v),))
-                                  for v in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0))
+                                  for v in (0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 100.0))
                    + tuple((f"mu_max=2^{k}", (("admm.mu_max", float(2**k)),))
                            for k in (0, 2, 4, 6, 8, 10))),
         Experiment("fig11", "gradient maps estimated over the iterations (BSDS100 291000, "
