@@ -198,6 +198,11 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                   "| method | images | PSNR | SSIM | PSNR missing | oracle PSNR | paper PSNR "
                   "| gap (dB) | iterations | device | s / image |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
+        # the paper's entry is a mean over the whole dataset: a gap only for full coverage
+        declared = {c.item for c in (exp.cases.get(base, ()) if exp else ())
+                    if c.item != "*" and (item == "" or c.item == item)}
+        n_items = len(declared) or max(
+            len({r["spec"]["case"]["item"] for r in rs}) for rs in groups[key].values())
         for method, recs in sorted(groups[key].items(), key=lambda kv: kv[0] != "ngr"):
             whole = [r["result"]["whole_image"]["psnr"] for r in recs]
             ssim = [r["result"]["whole_image"].get("ssim") for r in recs]
@@ -205,7 +210,10 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
             oracle = [(r.get("oracle_monitored") or {}).get("psnr") for r in recs]
             paper = _paper_value(rows, experiment, base, item, degradation, level, method)
             mean = _mean(whole)
+            covered = len({r["spec"]["case"]["item"] for r in recs})
             gap = f"{mean - paper:+.2f}" if (paper is not None and mean is not None) else "–"
+            if paper is not None and covered < n_items:
+                gap = f"– ({covered} of {n_items} images)"
             its = sorted({r["iterations"] for r in recs})
             dev = sorted({r["device"] for r in recs})
             preset = recs[0]["settings"].get("preset", "")
