@@ -11,6 +11,7 @@ Examples
 >>> import tempfile, pathlib
 >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "results.jsonl")
 >>> store.append({"key": "abc", "psnr": 30.0})
+True
 >>> store.keys(), store.records()[0]["psnr"]
 ({'abc'}, 30.0)
 """
