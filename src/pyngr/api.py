@@ -296,25 +296,24 @@ def _resolve(method: str, task: str, preset: str | None,
              shape_chw: tuple[int, int, int], iterations: int | None, seed: int | None,
              noise: str | None = None, tile: int | None = None,
              **kw: Any) -> Settings | MethodSettings:
-    if tile is not None:
-        if not _is_ngr(method):
+    if not _is_ngr(method):
+        if tile is not None:
             raise InputError(f"tile is an NGR option; method {method!r} runs on the whole "
                              "input")
-        ngr = _resolve(method, task, preset, settings, device, shape_chw, iterations, seed,
-                       noise, **kw)
-        if int(tile) < 16:
-            raise InputError(f"tile must be at least 16 pixels, got {tile}")
-        return ngr.replace(tile=int(tile), tile_overlap=min(ngr.tile_overlap, int(tile) // 4))
-    if _is_ngr(method):
-        if settings is not None and not isinstance(settings, Settings):
-            raise InputError(f"settings are for method {settings.method!r}; pass "
-                             f"method={settings.method!r}")
-        if noise is not None:
-            kw["noise"] = noise
-        return _settings_for(task, preset, settings, device, iterations, seed,
-                             channels=shape_chw[0], **kw)
-    return _baseline_settings(method, task, preset, settings, shape_chw, noise, iterations,
-                              seed)
+        return _baseline_settings(method, task, preset, settings, shape_chw, noise,
+                                  iterations, seed)
+    if settings is not None and not isinstance(settings, Settings):
+        raise InputError(f"settings are for method {settings.method!r}; pass "
+                         f"method={settings.method!r}")
+    if noise is not None:
+        kw["noise"] = noise
+    ngr = _settings_for(task, preset, settings, device, iterations, seed,
+                        channels=shape_chw[0], **kw)
+    if tile is None:
+        return ngr
+    if int(tile) < 16:
+        raise InputError(f"tile must be at least 16 pixels, got {tile}")
+    return ngr.replace(tile=int(tile), tile_overlap=min(ngr.tile_overlap, int(tile) // 4))
 
 
 def _completion(settings: Settings | MethodSettings) -> SchemeFactory:
@@ -452,11 +451,9 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
     history = History(device=str(device), selection=settings.selection)
     start = time.perf_counter()
     for i, (ys, xs) in enumerate(boxes):
-        def tagged(info: IterationInfo, i: int = i) -> Any:
-            return [cb(dataclasses.replace(info, tile=(i, len(boxes)))) for cb in cbs]
-
-        def stop(info: IterationInfo) -> bool:
-            return any(bool(r) for r in tagged(info))
+        def stop(info: IterationInfo, i: int = i) -> bool:
+            tagged = dataclasses.replace(info, tile=(i, len(boxes)))
+            return any([bool(cb(tagged)) for cb in cbs])  # every callback sees every point
         sub = Problem(problem.y[:, ys, xs].contiguous(),
                       None if problem.mask is None else problem.mask[:, ys, xs].contiguous(),
                       problem.noise)

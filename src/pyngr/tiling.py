@@ -253,16 +253,21 @@ def plan_tile(shape_chw: tuple[int, int, int], settings: object, budget: int) ->
         f"network.width), fewer channels, or raise max_memory")
 
 
+def _per_axis(n: int, tile: int, overlap: int) -> int:
+    """The fewest tiles along an axis of ``n`` pixels that overlap by at least ``overlap``."""
+    return 1 if n <= tile else math.ceil((n - tile) / max(1, tile - overlap)) + 1
+
+
 def _even_side(n: int, side: int, overlap: int) -> int:
     """The smallest tile side covering ``n`` pixels with as many tiles as ``side`` needs."""
-    k = tiles_needed(n, 1, side, overlap)
+    k = _per_axis(n, side, overlap)
     return -(-(n + (k - 1) * overlap) // k)
 
 
 def _starts(n: int, tile: int, overlap: int) -> list[int]:
     """Evenly spaced starts of the fewest tiles that overlap by at least ``overlap``
     (even spacing keeps a third tile out of most overlaps)."""
-    k = tiles_needed(n, 1, tile, overlap)
+    k = _per_axis(n, tile, overlap)
     if k == 1:
         return [0]
     return [round(i * (n - tile) / (k - 1)) for i in range(k)]
@@ -320,6 +325,4 @@ def blend_weights(boxes: list[Box], box: Box) -> torch.Tensor:
 
 def tiles_needed(height: int, width: int, tile: int, overlap: int) -> int:
     """Number of boxes :func:`tile_grid` makes (for messages and progress totals)."""
-    def count(n: int) -> int:
-        return 1 if n <= tile else math.ceil((n - tile) / max(1, tile - overlap)) + 1
-    return count(height) * count(width)
+    return _per_axis(height, tile, overlap) * _per_axis(width, tile, overlap)
