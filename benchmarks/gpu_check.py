@@ -11,11 +11,13 @@ Usage (from the repository root on the GPU machine)::
 
     python benchmarks/gpu_check.py                # checks + timings (~1-2 minutes)
     python benchmarks/gpu_check.py --full --iterations 15000
+    python benchmarks/gpu_check.py --only-agreement --full --compile reduce-overhead
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -29,6 +31,7 @@ from pyngr.data import demo_image
 from pyngr.degradations import random_mask
 from pyngr.io import read_image
 from pyngr.presets import get_settings
+from pyngr.solvers import IterationInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,23 +47,31 @@ def butterfly() -> np.ndarray:
 
 
 def agreement(device: str) -> None:
+    """CPU and ``device`` from one seed: the input, weights and start are drawn on the CPU,
+    so with no per-iteration input perturbation (drawn on the device) they agree to float32
+    round-off; with it, they are two draws of the same run."""
     img = demo_image()[:48, :48]
     mask = random_mask(img.shape, 0.3, seed=0)
     obs = np.where(mask, img, 0).astype(np.uint8)
-    st = get_settings("inpaint", "fast").replace(iterations=5)
-    a = pyngr.inpaint(obs, mask, settings=st, device="cpu")
-    b = pyngr.inpaint(obs, mask, settings=st, device=device)
-    emit(check="inpaint cpu vs cuda", max_abs_diff_uint8=int(np.abs(a.astype(int) - b).max()))
     noisy = (img / 255.0 + 0.1 * np.random.default_rng(0).standard_normal(img.shape))
-    sd = get_settings("denoise", "fast", noise="gaussian").replace(iterations=5)
-    c = pyngr.denoise(noisy, settings=sd, noise="gaussian", device="cpu")
-    d = pyngr.denoise(noisy, settings=sd, noise="gaussian", device=device)
-    emit(check="denoise cpu vs cuda", max_abs_diff=float(np.abs(c - d).max()))
+    for perturb in (False, True):
+        st = get_settings("inpaint", "fast").replace(iterations=5)
+        sd = get_settings("denoise", "fast", noise="gaussian").replace(iterations=5)
+        if not perturb:
+            st = st.replace(network=dataclasses.replace(st.network, input_noise=0.0))
+            sd = sd.replace(network=dataclasses.replace(sd.network, input_noise=0.0))
+        a = pyngr.inpaint(obs, mask, settings=st, device="cpu")
+        b = pyngr.inpaint(obs, mask, settings=st, device=device)
+        emit(check="inpaint cpu vs cuda", input_perturbation=perturb,
+             max_abs_diff_uint8=int(np.abs(a.astype(int) - b).max()),
+             mean_abs_diff_uint8=float(np.abs(a.astype(int) - b).mean()))
+        c = pyngr.denoise(noisy, settings=sd, noise="gaussian", device="cpu")
+        d = pyngr.denoise(noisy, settings=sd, noise="gaussian", device=device)
+        emit(check="denoise cpu vs cuda", input_perturbation=perturb,
+             max_abs_diff=float(np.abs(c - d).max()), mean_abs_diff=float(np.abs(c - d).mean()))
 
 
 def per_iteration(device: str, preset: str, n: int, fused: bool = False) -> float:
-    import dataclasses
-
     gt = butterfly()
     mask = random_mask(gt.shape, 0.1, seed=0)
     obs = np.where(mask, gt, 0).astype(gt.dtype)
@@ -79,34 +90,52 @@ def per_iteration(device: str, preset: str, n: int, fused: bool = False) -> floa
     return wall / n
 
 
+def full_run(device: str, iterations: int, compile_mode: str) -> None:
+    """Butterfly SR 10% with the paper preset (fused heads, optionally compiled); prints the
+    PSNR of the iterate every 500 iterations as it goes (each is the final iterate of a run
+    stopped there), then the final-iterate PSNR and the labelled oracle."""
+    gt = butterfly()
+    mask = random_mask(gt.shape, 0.1, seed=0)
+    s = get_settings("inpaint", "paper").replace(iterations=iterations)
+    s = s.replace(network=dataclasses.replace(s.network, fused=True, compile=compile_mode))
+
+    def show(info: IterationInfo) -> None:
+        if info.iteration % 500 == 0:
+            emit(iteration=info.iteration, elapsed_s=round(info.elapsed, 1),
+                 psnr=round(info.metrics.get("psnr", float("nan")), 2))
+    res = pyngr.inpaint(np.where(mask, gt, 0).astype(gt.dtype), mask, settings=s,
+                        device=device, ground_truth=gt, monitor_every=500, callback=show,
+                        full_output=True)
+    emit(run="butterfly SR10% paper", fused=True, compile=compile_mode,
+         iterations=res.history.iterations, wall_s=round(res.history.wall_time, 1),
+         final_iterate_psnr=res.metrics["psnr"],
+         final_iterate_psnr_missing=res.metrics["psnr_missing"],
+         oracle_monitored=res.history.oracle)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--only-agreement", action="store_true")
     ap.add_argument("--iterations", type=int, default=15000)
+    ap.add_argument("--compile", default="none",
+                    choices=["none", "default", "reduce-overhead", "max-autotune"])
     args = ap.parse_args()
     emit(device=args.device, name=torch.cuda.get_device_name() if torch.cuda.is_available()
          else "cpu", torch=torch.__version__, pyngr=pyngr.__version__)
     if args.device.startswith("cuda"):
         agreement(args.device)
-    paper = per_iteration(args.device, "paper", 50 if args.device != "cpu" else 3)
-    fused = per_iteration(args.device, "paper", 50 if args.device != "cpu" else 3, fused=True)
-    emit(ratio="paper s/it, separate over fused (grouped convolutions)",
-         value=round(paper / fused, 2))
-    fast = per_iteration(args.device, "fast", 200 if args.device != "cpu" else 10)
-    emit(ratio="paper s/it over fast s/it", value=round(paper / fast, 2))
+    if not args.only_agreement:
+        n = 50 if args.device != "cpu" else 3
+        paper = per_iteration(args.device, "paper", n)
+        fused = per_iteration(args.device, "paper", n, fused=True)
+        emit(ratio="paper s/it, separate over fused (grouped convolutions)",
+             value=round(paper / fused, 2))
+        fast = per_iteration(args.device, "fast", 200 if args.device != "cpu" else 10)
+        emit(ratio="paper s/it over fast s/it", value=round(paper / fast, 2))
     if args.full:
-        gt = butterfly()
-        mask = random_mask(gt.shape, 0.1, seed=0)
-        res = pyngr.inpaint(np.where(mask, gt, 0).astype(gt.dtype), mask, preset="paper",
-                            iterations=args.iterations, device=args.device, ground_truth=gt,
-                            monitor_every=500, full_output=True)
-        emit(run="butterfly SR10% paper", iterations=res.history.iterations,
-             wall_s=round(res.history.wall_time, 1),
-             final_iterate_psnr=res.metrics["psnr"],
-             final_iterate_psnr_missing=res.metrics["psnr_missing"],
-             oracle_monitored=res.history.oracle,
-             curve=[(r["iteration"], round(r["psnr"], 2)) for r in res.history.records])
+        full_run(args.device, args.iterations, args.compile)
 
 
 if __name__ == "__main__":

@@ -439,7 +439,7 @@ def sync_check(device: torch.device, name: str, every: int) -> None:
          syncs_per_iteration=round(count / n_ref, 2), sources=where)
 
     settings = get_settings("inpaint", "paper", channels=size[2]).replace(iterations=2 * every)
-    gen = torch.Generator(device=device).manual_seed(settings.seed)
+    gen = torch.Generator().manual_seed(settings.seed)
     net = GradientNetwork(size[2], size[0], size[1], settings.network,
                           seed=settings.seed).to(device)
     scheme = InpaintingScheme(yt, mt, settings.admm, gen)  # type: ignore[arg-type]

@@ -211,6 +211,12 @@ def test_stable_selection_returns_the_least_changing_iterate():
     _, final_hist = run_admm(Drifting(), net, st.replace(selection="final"),
                                      torch.Generator().manual_seed(0), monitor_every=10)
     assert final_hist.selected_iteration == 60
+    # the changes are kept whatever the selection, and the stable rule picked their minimum
+    assert [k for k, _ in final_hist.changes] == [20, 30, 40, 50, 60]
+    assert min(final_hist.changes, key=lambda kc: kc[1])[0] == hist.selected_iteration
+    expected = float(torch.linalg.vector_norm(snapshots[30] - snapshots[20])
+                     / torch.linalg.vector_norm(snapshots[30]))
+    assert dict(final_hist.changes)[30] == pytest.approx(expected, rel=1e-5)
 
 
 def test_recorder_stops_when_the_estimate_settles() -> None:

@@ -360,7 +360,7 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
     """
     every = max(1, monitor_every)
     if not isinstance(settings, Settings):
-        gen = torch.Generator(device=device).manual_seed(settings.seed)
+        gen = torch.Generator().manual_seed(settings.seed)  # CPU: same draws on every device
         baseline = settings
 
         def solve_baseline(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
@@ -394,7 +394,7 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
 def _ngr(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
          device: torch.device, cbs: _Callbacks, monitor: Monitor | None, every: int,
          ) -> tuple[torch.Tensor, History, GradientNetwork]:
-    gen = torch.Generator(device=device).manual_seed(settings.seed)
+    gen = torch.Generator().manual_seed(settings.seed)  # CPU: same draws on every device
     c, h, w = problem.shape
     net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
     scheme = scheme_factory(problem, gen)

@@ -9,11 +9,9 @@ status 2, before anything is written.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import platform
 import sys
-import warnings
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -23,7 +21,9 @@ import numpy as np
 import typer
 
 from . import __version__
-from .errors import InputError, PyngrError, TilingWarning
+from ._guard import guard
+from .bench.cli import bench_app
+from .errors import InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -80,31 +80,6 @@ MethodOpt = Annotated[str, typer.Option(
 
 
 # --------------------------------------------------------------------------- helpers
-def guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Wrap a command so that pyngr errors become ``error: <one line>`` and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("always", TilingWarning)
-                warnings.showwarning = _note
-                fn(*args, **kwargs)
-        except PyngrError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted; no output was written", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _note(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
-    """Warnings (e.g. "restoring in tiles") as one ``note:`` line on stderr."""
-    typer.echo(f"note: {message}", err=True)
-
-
 def _command(fn: Callable[..., None]) -> Callable[..., None]:
     """Register a guarded command on ``ngr``."""
     return app.command()(guard(fn))
@@ -571,9 +546,7 @@ def version() -> None:
     typer.echo(f"pyngr {__version__}")
 
 
-# `ngr bench ...` (after `guard` exists: the bench commands use it)
-from .bench.cli import bench_app  # noqa: E402
-
+# `ngr bench ...`
 app.add_typer(bench_app, name="bench")
 
 

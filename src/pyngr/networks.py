@@ -344,7 +344,8 @@ class _GridNetwork(nn.Module):
     def make_input(self, generator: torch.Generator) -> torch.Tensor:
         """Uniform noise in ``[0, input_scale)`` of shape ``(1, input_channels, *grid)``.
 
-        Drawn on ``generator.device``.
+        Drawn on ``generator.device`` (the API passes a CPU generator, so that a seed gives
+        the same input on every device); the caller moves it to the network's device.
         """
         dev = generator.device
         g = torch.rand((1, self.input_channels, *self.grid), generator=generator, device=dev)
@@ -353,6 +354,25 @@ class _GridNetwork(nn.Module):
     def _crop(self, out: torch.Tensor) -> torch.Tensor:
         """``(1, K, *grid) -> (K, H, W)``: the image's part of the grid."""
         return out[0, :, : self.height, : self.width]
+
+
+def device_generator(generator: torch.Generator, device: torch.device | str) -> torch.Generator:
+    """A generator on ``device`` seeded from ``generator`` (which advances by one draw).
+
+    For the per-iteration perturbations of a network's input: drawn where they are used
+    (no host-to-device copy per iteration), yet fixed by the run's seed. CPU and CUDA give
+    different streams of perturbations; everything drawn once (the input, the weights, a
+    starting guess) comes from the CPU generator and is the same on every device.
+
+    Examples
+    --------
+    >>> a = device_generator(torch.Generator().manual_seed(0), "cpu")
+    >>> b = device_generator(torch.Generator().manual_seed(0), "cpu")
+    >>> bool(torch.equal(torch.rand(3, generator=a), torch.rand(3, generator=b)))
+    True
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return torch.Generator(device=torch.device(device)).manual_seed(seed)
 
 
 class GradientNetwork(_GridNetwork):

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .networks import GradientNetwork, load_network_state
+from .networks import GradientNetwork, device_generator, load_network_state
 from .operators import AXES, fft_solve, grad, grad_adjoint, normal_operator_spectrum
 from .presets import DenoisingADMM, InpaintingADMM, Settings
 
@@ -97,7 +97,9 @@ class InpaintingScheme(Scheme):
         self.weights = {"h": 1.0, "v": 1.0, "t": admm.lambda_t}
         self.spectrum = normal_operator_spectrum(y.shape, self.weights, dtype=y.dtype,
                                                  device=y.device)
-        u = torch.rand(y.shape, generator=generator, device=y.device, dtype=y.dtype)
+        # drawn on the generator's device (CPU from the API): the same start everywhere
+        u = torch.rand(y.shape, generator=generator, device=generator.device,
+                       dtype=y.dtype).to(y.device)
         self.x = self.m * self.y + (1 - self.m) * u
         self.k = torch.zeros_like(y)
         d = dual_norm(self.y, admm.lambda_t)
@@ -301,6 +303,7 @@ class History:
     selection: str = "final"
     selected_iteration: int = 0
     tiles: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[tuple[int, float]] = field(default_factory=list)
 
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]
@@ -317,6 +320,7 @@ class History:
             "selection": self.selection,
             "selected_iteration": self.selected_iteration,
             "tiles": self.tiles,
+            "changes": self.changes,
             "records": self.records,
         }
 
@@ -345,7 +349,8 @@ class Recorder:
     callbacks every ``monitor_every`` iterations and at the last one, and applies the
     observation-only ``"stable"`` selection rule: every ``window`` iterations it measures the
     relative change of the estimate since the previous check and keeps the estimate with the
-    smallest change.
+    smallest change. The relative changes are kept in ``History.changes`` whatever the
+    selection (observation-only: they let a rule be studied after the run).
 
     With ``stop_tolerance``, the same check also ends the run early once that relative
     change falls below the tolerance (an observation-only stopping rule: easy images stop
@@ -392,11 +397,12 @@ class Recorder:
         history = self.history
         history.iterations = k
         converged = False
-        if (self.stable or self.stop_tolerance is not None) and k % self.window == 0:
+        if k % self.window == 0:
             est = estimate().detach()
             if self._previous is not None:
                 change = float(torch.linalg.vector_norm(est - self._previous)
                                / torch.linalg.vector_norm(est).clamp_min(1e-12))
+                history.changes.append((k, change))
                 if self.stable and change < self._best_change:
                     self._best_change, self._chosen = change, est.clone()
                     history.selected_iteration = k
@@ -485,7 +491,8 @@ def run_admm(
     opt = torch.optim.Adam(network.parameters(), lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay,
                            fused=True if on_cuda else None)
-    g0 = network.make_input(generator)
+    g0 = network.make_input(generator).to(scheme.x.device)
+    perturbations = device_generator(generator, g0.device)
     noise = settings.network.input_noise
     forward: Callable[[torch.Tensor], torch.Tensor] = network
     if settings.network.compile != "none":  # compiled lazily, on the first call
@@ -498,7 +505,7 @@ def run_admm(
     previous = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = previous or on_cuda  # only this flag, only for the loop
     try:
-        return _admm_loop(scheme, forward, opt, g0, noise, settings, generator, recorder)
+        return _admm_loop(scheme, forward, opt, g0, noise, settings, perturbations, recorder)
     finally:
         torch.backends.cudnn.benchmark = previous
 

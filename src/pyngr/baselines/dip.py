@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import InputError
-from ..networks import ImageNetwork
+from ..networks import ImageNetwork, device_generator
 from ..operators import difference_eigenvalues, fft_solve, grad, grad_adjoint
 from ..presets import TASKS, NetworkSettings
 from ..solvers import History, Recorder
@@ -179,14 +179,14 @@ class _InputStream:
 
     def __init__(self, net: ImageNetwork, noise: float, generator: torch.Generator,
                  device: torch.device) -> None:
-        self.generator, self.device, self.noise = generator, device, float(noise)
+        self.device, self.noise = device, float(noise)
         self.z0 = net.make_input(generator).to(device)
+        self.generator = device_generator(generator, device)
 
     def next(self) -> torch.Tensor:
         if self.noise <= 0:
             return self.z0
-        g = self.generator
-        eps = torch.randn(self.z0.shape, generator=g, device=g.device).to(self.device)
+        eps = torch.randn(self.z0.shape, generator=self.generator, device=self.device)
         return self.z0 + self.noise * eps
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..cli import guard
+from .._guard import guard
 from ..errors import InputError
 
 bench_app = typer.Typer(

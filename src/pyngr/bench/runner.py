@@ -209,6 +209,9 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
         "oracle_monitored": h.oracle,
         "curve": [{k: r[k] for k in ("iteration", "psnr", "loss") if k in r}
                   for r in h.records],
+        # relative change of the iterate every 50 iterations (observation only): lets a
+        # selection rule be evaluated on finished runs
+        "changes": [[k, c] for k, c in h.changes],
         "iterations": h.iterations,
         "wall_time_s": round(wall, 3),
         "seconds_per_iteration": h.wall_time / max(h.iterations, 1),

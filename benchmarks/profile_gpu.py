@@ -1,0 +1,77 @@
+"""Where a `paper` iteration spends its GPU time (for the next lent GPU; ~1 minute).
+
+Profiles whole `pyngr.inpaint` runs (256x256x3, SR 10%, `paper` preset, one monitoring
+point) after a warm-up run in the same process, for the engine variants given, and prints
+for each: wall ms per iteration, the GPU's busy ms per iteration (sum of kernel times: far
+below the wall time means launch-bound), and the top kernels by GPU time, as JSON lines.
+
+Usage (repository root, GPU machine)::
+
+    python benchmarks/profile_gpu.py --variants fused,fused-compiled --iterations 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import numpy as np
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+import pyngr
+from pyngr.degradations import random_mask
+from pyngr.presets import get_settings
+
+VARIANTS = {
+    "separate": {},
+    "fused": {"fused": True},
+    "fused-cl": {"fused": True, "channels_last": True},
+    "fused-bf16": {"fused": True, "precision": "bfloat16"},
+    "fused-compiled": {"fused": True, "compile": "default"},  # no CUDA graphs: kernels seen
+}
+
+
+def emit(**kw: object) -> None:
+    print(json.dumps(kw, default=str), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", default="fused,fused-compiled")
+    ap.add_argument("--iterations", type=int, default=40)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--top", type=int, default=15)
+    args = ap.parse_args()
+    img = np.random.default_rng(0).random((args.size, args.size, 3)).astype(np.float32)
+    mask = random_mask(img.shape, 0.1, seed=0)
+    obs = img * mask
+    for name in args.variants.split(","):
+        s = get_settings("inpaint", "paper")
+        s = s.replace(network=dataclasses.replace(s.network, **VARIANTS[name]))
+        pyngr.inpaint(obs, mask, settings=s.replace(iterations=10), device="cuda")  # warm-up
+        torch.cuda.synchronize()
+        n = args.iterations
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            start = time.perf_counter()
+            pyngr.inpaint(obs, mask, settings=s.replace(iterations=n), device="cuda",
+                          monitor_every=n)
+            torch.cuda.synchronize()
+            wall = time.perf_counter() - start
+        events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+        busy = sum(e.self_device_time_total for e in events) / 1000 / n  # us -> ms
+        events.sort(key=lambda e: e.self_device_time_total, reverse=True)
+        emit(variant=name, iterations=n, wall_ms_per_iteration=round(1000 * wall / n, 2),
+             gpu_busy_ms_per_iteration=round(busy, 2),
+             kernel_launches_per_iteration=round(sum(e.count for e in events) / n, 1),
+             note="wall includes profiler overhead")
+        for e in events[: args.top]:
+            emit(variant=name, kernel=e.key[:120],
+                 ms_per_iteration=round(e.self_device_time_total / 1000 / n, 3),
+                 calls_per_iteration=round(e.count / n, 1))
+
+
+if __name__ == "__main__":
+    main()
