@@ -773,3 +773,48 @@ def test_ground_truth_with_nan_is_refused():
     gt = img.copy()
     gt[0, 0, 0] = np.nan
     raises("ground_truth has NaN", run_inpaint, img, mask, ground_truth=gt)
+
+
+def test_inpaint_many_gives_each_image_its_inpaint_result():
+    rng = np.random.default_rng(3)
+    imgs = [(rng.random((20, 24, 3)) * 255).astype(np.uint8) for _ in range(3)]
+    masks = [rng.random((20, 24)) < 0.4 for _ in range(3)]
+    st = pyngr.presets.get_settings("inpaint", "fast").replace(iterations=6)
+    alone = [pyngr.inpaint(np.where(m[..., None], im, 0), m, settings=st.replace(seed=s),
+                           device="cpu", ground_truth=im, full_output=True)
+             for im, m, s in zip(imgs, masks, (1, 2, 3), strict=True)]
+    together = pyngr.inpaint_many([np.where(m[..., None], im, 0) for im, m in
+                                   zip(imgs, masks, strict=True)], masks, settings=st,
+                                  seeds=[1, 2, 3], device="cpu", ground_truths=imgs,
+                                  full_output=True)
+    for a, b in zip(alone, together, strict=True):
+        assert b.image.dtype == np.uint8 and np.array_equal(a.image, b.image)
+        assert b.settings.seed == a.settings.seed and b.metrics == a.metrics
+        assert b.history.oracle == a.history.oracle
+
+
+def test_inpaint_many_refuses_mixed_shapes_and_counts():
+    a, b = np.zeros((16, 16)), np.zeros((16, 20))
+    with pytest.raises(InputError, match="one shape"):
+        pyngr.inpaint_many([a, b], [a == 0, b == 0], iterations=2, device="cpu")
+    with pytest.raises(InputError, match="as many masks"):
+        pyngr.inpaint_many([a, a], [a == 0], iterations=2, device="cpu")
+    with pytest.raises(InputError, match="one entry per image"):
+        pyngr.inpaint_many([a, a], [a == 0, a == 0], seeds=[1], iterations=2, device="cpu")
+
+
+def test_inpaint_many_callback_sees_the_first_image_and_stops_all():
+    rng = np.random.default_rng(4)
+    imgs = [rng.random((16, 16)).astype(np.float32) for _ in range(2)]
+    masks = [rng.random((16, 16)) < 0.5 for _ in range(2)]
+    seen = []
+
+    def stop_at_4(info):
+        seen.append(info.iteration)
+        return info.iteration >= 4
+
+    res = pyngr.inpaint_many(imgs, masks, iterations=10, monitor_every=2, callback=stop_at_4,
+                             device="cpu", full_output=True)
+    assert seen == [2, 4]
+    assert [r.history.iterations for r in res] == [4, 4]
+    assert all(r.history.stop_reason == "callback" for r in res)

@@ -13,7 +13,7 @@ from pyngr.bench import EXPERIMENTS, Case, RunSpec, Store, execute, pending, ren
 from pyngr.bench.datasets import list_items, load_case
 from pyngr.bench.runner import build_settings, override
 from pyngr.cli import main
-from pyngr.errors import InputError
+from pyngr.errors import InputError, PyngrError
 
 
 @pytest.fixture
@@ -99,6 +99,32 @@ def test_local_run_records_and_resumes(data: Path, tmp_path: Path) -> None:
     text = render(store.records(), figures=tmp_path / "figs", previews=tmp_path / "pics")
     assert "| ngr (fast) | 1 |" in text and "Ranking on our data" in text
     assert "NGR − best competitor (tv)" in text
+
+
+def test_batched_runs_record_what_single_runs_record(data: Path, tmp_path: Path) -> None:
+    from pyngr.bench.executors import groups
+
+    def spec(item: str, level: float, method: str = "ngr") -> RunSpec:
+        return RunSpec("test", Case("set5", item, "random", level), method=method,
+                       iterations=4)
+
+    specs = [spec("baby", 0.5), spec("baby", 0.3), spec("bird", 0.5), spec("baby", 0.1),
+             spec("baby", 0.3, "tv")]
+    grouped = groups(specs, data, "cpu", batch=2)
+    # same shape and settings: the three baby/bird NGR runs share a key (all 24x24x3)
+    assert [[s.key for s in g] for g in grouped] == [
+        [specs[0].key, specs[1].key], [specs[2].key, specs[3].key], [specs[4].key]]
+    single, batched = Store(tmp_path / "a.jsonl"), Store(tmp_path / "b.jsonl")
+    assert run_local(specs[:4], single, data, device="cpu", progress=False) == 4
+    assert run_local(specs, batched, data, device="cpu", progress=False, batch=3) == 5
+    one = {r["key"]: r for r in single.records()}
+    ngr = [r for r in batched.records() if r["spec"]["method"] == "ngr"]
+    assert [r.get("batch") for r in ngr] == [3, 3, 3, None]  # the fourth: a group of one
+    for r in ngr:
+        assert r["result"] == one[r["key"]]["result"]
+        assert r["oracle_monitored"] == one[r["key"]]["oracle_monitored"]
+    with pytest.raises(PyngrError, match="do not combine"):
+        run_local(specs, Store(tmp_path / "c.jsonl"), data, device="cpu", workers=2, batch=2)
 
 
 def _record(spec: RunSpec, psnr: float) -> dict:

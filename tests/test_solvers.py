@@ -237,3 +237,64 @@ def test_recorder_stops_when_the_estimate_settles() -> None:
     for k in range(1, 51):
         rec.step(k, lambda: x)
     assert not rec.finish(x)[1].stopped_early
+
+
+def _batch_problem(i, st):
+    g = torch.Generator().manual_seed(100 + i)
+    y = torch.rand(3, 16, 20, generator=g)
+    m = (torch.rand(3, 16, 20, generator=g) > 0.6).float()
+    gen = torch.Generator().manual_seed(i)
+    scheme = InpaintingScheme(y, m, st.admm, gen)
+    net = GradientNetwork(3, 16, 20, st.network, seed=i)
+    return scheme, net, gen
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_batch_gives_each_problem_its_own_run(fused):
+    from pyngr.solvers import run_admm_batch
+
+    st = get_settings("inpaint", "fast").replace(
+        iterations=6, network=NetworkSettings(width=8, depth=3, heads="separate", fused=fused))
+    alone = []
+    for i in range(3):
+        scheme, net, gen = _batch_problem(i, st)
+        alone.append(run_admm(scheme, net, st, gen, monitor_every=3))
+    parts = [_batch_problem(i, st) for i in range(3)]
+    together = run_admm_batch([p[0] for p in parts], [p[1] for p in parts], st,
+                              [p[2] for p in parts], monitor_every=3)
+    assert len(together) == 3
+    for (a, ha), (b, hb) in zip(alone, together, strict=True):
+        if fused:  # grouped convolutions: the same sums in another order
+            torch.testing.assert_close(b, a, atol=1e-4, rtol=0)
+        else:  # disjoint networks and an element-wise optimiser: the very same run
+            assert torch.equal(a, b)
+            assert [r["loss"] for r in ha.records] == [r["loss"] for r in hb.records]
+        assert hb.iterations == 6 and len(hb.records) == 2
+
+
+def test_batch_member_stopped_by_its_callback_is_frozen():
+    from pyngr.solvers import run_admm_batch
+
+    st = get_settings("inpaint", "fast").replace(
+        iterations=8, network=NetworkSettings(width=8, depth=3, heads="shared"))
+    parts = [_batch_problem(i, st) for i in range(2)]
+    seen: list[int] = []
+
+    def stop_at_4(info):
+        seen.append(info.iteration)
+        return info.iteration >= 4
+
+    out = run_admm_batch([p[0] for p in parts], [p[1] for p in parts], st,
+                         [p[2] for p in parts], monitor_every=2,
+                         callbacks=[(stop_at_4,), ()])
+    (x0, h0), (x1, h1) = out
+    assert h0.iterations == 4 and h0.stopped_early and h0.stop_reason == "callback"
+    assert h1.iterations == 8 and not h1.stopped_early and seen == [2, 4]
+    # the survivor is unaffected by its neighbour's stop
+    s1, n1, g1 = _batch_problem(1, st)
+    alone, _ = run_admm(s1, n1, st, g1, monitor_every=2)
+    assert torch.equal(alone, x1)
+    # the stopped one is its own run cut at iteration 4
+    s0, n0, g0 = _batch_problem(0, st)
+    cut, _ = run_admm(s0, n0, st.replace(iterations=4), g0, monitor_every=2)
+    assert torch.equal(cut, x0)

@@ -15,7 +15,7 @@ L. Van Gool, "Neural Gradient Regularizer".
 """
 
 from . import data
-from .api import Result, decloud, denoise, inpaint, resolve_device
+from .api import Result, decloud, denoise, inpaint, inpaint_many, resolve_device
 from .errors import DeviceError, InputError, PyngrError
 from .presets import Settings, get_settings
 
@@ -33,5 +33,6 @@ __all__ = [
     "denoise",
     "get_settings",
     "inpaint",
+    "inpaint_many",
     "resolve_device",
 ]

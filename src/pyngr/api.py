@@ -35,9 +35,11 @@ from .solvers import (
     Recorder,
     Scheme,
     run_admm,
+    run_admm_batch,
 )
 
-__all__ = ["Result", "Scaling", "decloud", "denoise", "inpaint", "resolve_device"]
+__all__ = ["Result", "Scaling", "decloud", "denoise", "inpaint", "inpaint_many",
+           "resolve_device"]
 
 Callback = Callable[[IterationInfo], "bool | None"]
 
@@ -547,6 +549,36 @@ def inpaint(
     >>> out.shape, out.dtype, bool(np.all(out[mask] == img[mask]))
     ((24, 24), dtype('float32'), True)
     """
+    job = _inpaint_job(image, mask, method, preset, iterations, resolve_device(device), seed,
+                       ground_truth, settings, data_range, tile)
+    est, history, net, used = _solve(
+        method, "inpaint", job.problem, job.factory, job.settings, job.device,
+        progress=progress, callback=callback, monitor=job.monitor,
+        monitor_every=monitor_every, max_memory=max_memory)
+    return job.finish(est, history, net, used, full_output)
+
+
+@dataclass
+class _Job:
+    """A checked input ready to solve, and how to turn the estimate into the user's output."""
+
+    problem: Problem
+    factory: SchemeFactory
+    settings: Settings | MethodSettings
+    device: torch.device
+    monitor: Monitor | None
+    output: Callable[[torch.Tensor], np.ndarray]
+
+    def finish(self, est: torch.Tensor, history: History, net: GradientNetwork | None,
+               settings: Settings | MethodSettings, full_output: bool) -> np.ndarray | Result:
+        return _finish(self.output(est), settings, history, self.monitor, est,  # type: ignore[arg-type]
+                       full_output, net)
+
+
+def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str | None,
+                 iterations: int | None, dev: torch.device, seed: int | None,
+                 ground_truth: np.ndarray | None, settings: Settings | MethodSettings | None,
+                 data_range: tuple[float, float] | None, tile: int | None) -> _Job:
     img = _check_array("image", image, (2, 3))
     m = _check_mask("mask", mask, img.shape)
     if not m.any():
@@ -554,7 +586,6 @@ def inpaint(
     observed = img[m]
     if not np.all(np.isfinite(observed)):
         raise InputError("image has NaN or Inf values at observed entries")
-    dev = resolve_device(device)
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
                         iterations, seed, tile=tile)
@@ -566,13 +597,120 @@ def inpaint(
     if ground_truth is not None:
         gt = _check_truth(ground_truth, img.shape)
         mon = _make_monitor(_tensor(_to_chw(scaling.forward(gt)), dev), mt == 0)
-    est, history, net, settings = _solve(
-        method, "inpaint", Problem(y, mt), _completion(settings), settings, dev,
-        progress=progress, callback=callback, monitor=mon, monitor_every=monitor_every,
-        max_memory=max_memory)
-    out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
-    out = np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
-    return _finish(out, settings, history, mon, est, full_output, net)
+
+    def output(est: torch.Tensor) -> np.ndarray:
+        out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
+        return np.where(m, img, out).astype(img.dtype)  # observed entries exactly as given
+    return _Job(Problem(y, mt), _completion(settings), settings, dev, mon, output)
+
+
+def inpaint_many(
+    images: typing.Sequence[np.ndarray],
+    masks: typing.Sequence[np.ndarray],
+    *,
+    preset: str | None = None,
+    iterations: int | None = None,
+    device: str | torch.device | None = None,
+    seeds: typing.Sequence[int] | None = None,
+    progress: bool = False,
+    callback: Callback | None = None,
+    ground_truths: typing.Sequence[np.ndarray | None] | None = None,
+    settings: Settings | None = None,
+    data_range: tuple[float, float] | None = None,
+    monitor_every: int = 10,
+    full_output: bool = False,
+) -> list[np.ndarray] | list[Result]:
+    """:func:`inpaint` with NGR for several images of one size, restored together.
+
+    Each image gets the result :func:`inpaint` would give it with the same settings and seed
+    (exactly on the CPU; with ``settings.network.fused`` up to the rounding of grouped
+    convolutions): its own network, ADMM state and history. What is shared is the work:
+    with ``fused`` (and on a GPU, ``compile``) one launch evaluates every layer of all the
+    networks, so a GPU that one 256×256 restoration leaves idle between small kernels does
+    several in about the time of one (see ``benchmarks/speed.py --batch``). On a CPU it is
+    no faster than one image after the other.
+
+    Parameters
+    ----------
+    images, masks : as for :func:`inpaint`, one per image; all images of one shape.
+    seeds : one per image (default: the settings' seed for all).
+    callback : called with the first image's :class:`~pyngr.solvers.IterationInfo` (the
+        batch's progress); returning True stops every image at that iteration.
+    ground_truths : one per image (or None), for monitoring only.
+    Other parameters as :func:`inpaint` (NGR only; no tiling: the images must fit together).
+
+    Returns
+    -------
+    One output per image, in order (:class:`Result` with ``full_output``).
+
+    Examples
+    --------
+    >>> import numpy as np, pyngr
+    >>> rng = np.random.default_rng(0)
+    >>> imgs = [rng.random((16, 16, 3)).astype(np.float32) for _ in range(2)]
+    >>> masks = [rng.random((16, 16)) < 0.5 for _ in range(2)]
+    >>> outs = pyngr.inpaint_many(imgs, masks, iterations=3, device="cpu")
+    >>> len(outs), outs[0].shape, bool(np.all(outs[1][masks[1]] == imgs[1][masks[1]]))
+    (2, (16, 16, 3), True)
+    """
+    if len(images) == 0 or len(images) != len(masks):
+        raise InputError(f"inpaint_many needs as many masks as images (>0), got {len(images)} "
+                         f"images and {len(masks)} masks")
+    n = len(images)
+    seeds = list(seeds) if seeds is not None else [None] * n  # type: ignore[list-item]
+    truths = list(ground_truths) if ground_truths is not None else [None] * n
+    if len(seeds) != n or len(truths) != n:
+        raise InputError("seeds and ground_truths need one entry per image")
+    dev = resolve_device(device)
+    jobs = [_inpaint_job(images[i], masks[i], "ngr", preset, iterations, dev, seeds[i],
+                         truths[i], settings, data_range, None) for i in range(n)]
+    shapes = {job.problem.shape for job in jobs}
+    if len(shapes) > 1:
+        raise InputError(f"inpaint_many restores images of one shape together; got "
+                         f"{sorted(shapes)} (call it once per shape)")
+    first = typing.cast(Settings, jobs[0].settings)
+    _check_batch_fits(first, jobs[0].problem.shape, n, dev)
+    stopped: list[bool] = []
+
+    def lead(info: IterationInfo) -> bool:
+        if callback is not None and callback(info):
+            stopped.append(True)
+        return bool(stopped)
+
+    def follow(info: IterationInfo) -> bool:
+        return bool(stopped)
+    with contextlib.ExitStack() as stack:
+        bar: _Callbacks = (lead,)
+        if progress:
+            from .progress import progress_bar
+
+            bar += (stack.enter_context(progress_bar(first.iterations,
+                                                     f"inpaint ({n} images)")),)
+        gens = [torch.Generator().manual_seed(job.settings.seed) for job in jobs]
+        c, h, w = jobs[0].problem.shape
+        nets = [GradientNetwork(c, h, w, first.network, seed=job.settings.seed).to(dev)
+                for job in jobs]
+        schemes = [job.factory(job.problem, gen) for job, gen in zip(jobs, gens, strict=True)]
+        every = max(1, monitor_every)
+        runs = run_admm_batch(schemes, nets, first, gens, monitor_every=every,
+                              monitors=[job.monitor for job in jobs],
+                              callbacks=[bar] + [(follow,)] * (n - 1))
+    return [job.finish(est, hist, net, job.settings, full_output)  # type: ignore[misc]
+            for job, (est, hist), net in zip(jobs, runs, nets, strict=True)]
+
+
+def _check_batch_fits(settings: Settings, shape: tuple[int, int, int], count: int,
+                      device: torch.device) -> None:
+    """ResourceError when ``count`` runs of ``shape`` would not fit together on ``device``."""
+    from .tiling import GiB, ResourceError, available_memory, estimate_memory
+
+    budget = available_memory(device)
+    need = estimate_memory(shape, settings)
+    if budget is not None and count * need.total > budget:
+        raise ResourceError(
+            f"{count} restorations of {shape[1]}x{shape[2]}x{shape[0]} need about "
+            f"{count * need.total / GiB:.1f} GiB together and {budget / GiB:.1f} GiB are "
+            f"available on {device}: pass fewer images at a time")
 
 
 def _finish(out: np.ndarray, settings: Settings, history: History, mon: Monitor | None,

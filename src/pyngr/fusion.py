@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["can_fuse", "fused_forward"]
+__all__ = ["can_fuse", "fused_forward", "fused_forward_stacked"]
 
 _STATELESS = (nn.ReflectionPad2d, nn.ZeroPad2d, nn.LeakyReLU, nn.ReLU, nn.Upsample,
               nn.Identity, nn.Tanh, nn.Sigmoid)
@@ -52,6 +52,12 @@ def fused_forward(nets: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """
     g = len(nets)
     return _run(list(nets), x.repeat(1, g, 1, 1), g)
+
+
+def fused_forward_stacked(nets: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """``torch.cat([net(x_i) for net, x_i in zip(nets, x.chunk(len(nets), 1))], dim=1)``:
+    each network its own input, stacked along the channels ``(1, G*cin, H, W)``."""
+    return _run(list(nets), x, len(nets))
 
 
 def can_fuse(nets: Sequence[nn.Module]) -> bool:

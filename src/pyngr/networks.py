@@ -59,6 +59,7 @@ from .presets import ARCHITECTURES, NetworkSettings
 
 __all__ = [
     "GradientNetwork",
+    "GradientNetworkBatch",
     "ImageNetwork",
     "PlainNet",
     "ResNet",
@@ -407,18 +408,80 @@ class GradientNetwork(_GridNetwork):
         from .fusion import can_fuse, fused_forward
 
         s = self.settings
-        if s.channels_last:
-            g = g.contiguous(memory_format=torch.channels_last)
-        # settings.precision: mixed precision for the network only; F leaves it as float32
-        with torch.autocast(g.device.type, dtype=getattr(torch, s.precision),
-                            enabled=s.precision != "float32"):
+        g = _engine_input(s, g)
+        with _autocast(s, g):
             if s.fused and can_fuse(self.nets):
                 out = fused_forward(self.nets, g)
             else:
                 out = torch.cat([net(g) for net in self.nets], dim=1)
+        return self._finish(out)
+
+    def _finish(self, out: torch.Tensor) -> torch.Tensor:
+        """Backbone output ``(1, 3C, *grid)`` -> F ``(3, C, H, W)`` in float32."""
         f = self._crop(out.float())
         f = f.reshape(3, self.channels, self.height, self.width)
         return self.activation(f)
+
+
+def _engine_input(settings: NetworkSettings, g: torch.Tensor) -> torch.Tensor:
+    """The network input in the layout of ``settings.channels_last``."""
+    return g.contiguous(memory_format=torch.channels_last) if settings.channels_last else g
+
+
+def _autocast(settings: NetworkSettings, g: torch.Tensor) -> torch.autocast:
+    """``settings.precision`` as autocast, for the network only (F leaves it as float32).
+    (Plain functions rather than one context class: torch.compile traces these.)"""
+    return torch.autocast(g.device.type, dtype=getattr(torch, settings.precision),
+                          enabled=settings.precision != "float32")
+
+
+class GradientNetworkBatch(nn.Module):
+    """Several :class:`GradientNetwork` of one size and settings evaluated together.
+
+    ``forward(inputs)`` returns ``[net(g) for net, g in zip(networks, inputs)]``. With
+    ``settings.fused`` the ``3K`` backbones of ``K`` networks run as one grouped network
+    (:mod:`pyngr.fusion`): each layer is one launch for all ``K`` problems, which is what
+    makes several restorations of one size cheaper together than one after the other on a
+    GPU. The networks keep their own parameters; each output depends on its own network
+    and input only, so training them on the sum of their losses is training each on its own.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pyngr.presets import NetworkSettings
+    >>> s = NetworkSettings(width=8, depth=2, fused=True)
+    >>> nets = [GradientNetwork(2, 16, 16, s, seed=i) for i in range(2)]
+    >>> gs = [n.make_input(torch.Generator().manual_seed(i)) for i, n in enumerate(nets)]
+    >>> together = GradientNetworkBatch(nets)(gs)
+    >>> all(torch.allclose(t, n(g), atol=1e-5) for t, n, g in zip(together, nets, gs))
+    True
+    """
+
+    def __init__(self, networks: list[GradientNetwork]) -> None:
+        super().__init__()
+        if not networks:
+            raise ValueError("GradientNetworkBatch needs at least one network")
+        first = networks[0]
+        for n in networks[1:]:
+            if (n.settings, n.channels, n.height, n.width) != (
+                    first.settings, first.channels, first.height, first.width):
+                raise ValueError("networks of a batch must have one size and one setting")
+        self.networks = nn.ModuleList(networks)
+
+    def forward(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        from .fusion import can_fuse, fused_forward_stacked
+
+        nets: list[GradientNetwork] = list(self.networks)  # type: ignore[arg-type]
+        s = nets[0].settings
+        backbones = [b for n in nets for b in n.nets]
+        if len(nets) == 1 or not (s.fused and can_fuse(backbones)):
+            return [n(g) for n, g in zip(nets, inputs, strict=True)]
+        heads = len(nets[0].nets)
+        stacked = torch.cat([g.repeat(1, heads, 1, 1) for g in inputs], dim=1)
+        stacked = _engine_input(s, stacked)
+        with _autocast(s, stacked):
+            out = fused_forward_stacked(backbones, stacked)
+        return [n._finish(o) for n, o in zip(nets, out.chunk(len(nets), dim=1), strict=True)]
 
 
 class ImageNetwork(_GridNetwork):

@@ -23,14 +23,19 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from .networks import GradientNetwork, device_generator, load_network_state
+from .networks import (
+    GradientNetwork,
+    GradientNetworkBatch,
+    device_generator,
+    load_network_state,
+)
 from .operators import AXES, fft_solve, grad, grad_adjoint, normal_operator_spectrum
 from .presets import DenoisingADMM, InpaintingADMM, Settings
 
@@ -44,6 +49,7 @@ __all__ = [
     "Scheme",
     "dual_norm",
     "run_admm",
+    "run_admm_batch",
 ]
 
 
@@ -482,51 +488,111 @@ def run_admm(
     ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`).
     The network is trained in place: after the run it holds the final weights.
     """
+    return run_admm_batch([scheme], [network], settings, [generator],
+                          monitor_every=monitor_every, monitors=[monitor],
+                          callbacks=[callbacks])[0]
+
+
+def run_admm_batch(
+    schemes: Sequence[Scheme],
+    networks: Sequence[GradientNetwork],
+    settings: Settings,
+    generators: Sequence[torch.Generator],
+    *,
+    monitor_every: int = 10,
+    monitors: Sequence[Monitor | None] | None = None,
+    callbacks: Sequence[tuple[Callable[[IterationInfo], bool | None], ...]] | None = None,
+) -> list[tuple[torch.Tensor, History]]:
+    """:func:`run_admm` for ``K`` problems of one size and one setting, in one loop.
+
+    Each problem keeps its own scheme, network, generator (seed), monitor, callbacks and
+    history, and gets the result it would get alone: the networks are trained on the sum of
+    the losses, and each loss depends on its own network only (with ``settings.network.fused``
+    up to the rounding of the grouped convolutions). What is shared is the work: with
+    ``fused`` every layer of the ``K`` networks is one launch
+    (:class:`pyngr.networks.GradientNetworkBatch`), and one Adam step updates them all.
+    A problem whose callback stops it is frozen (no more updates); the loop ends when all are.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from pyngr.presets import NetworkSettings, get_settings
+    >>> st = get_settings("inpaint", "fast").replace(
+    ...     iterations=3, network=NetworkSettings(width=8, depth=2, heads="shared"))
+    >>> y = torch.rand(2, 3, 16, 16); m = (torch.rand(2, 3, 16, 16) > 0.5).float()
+    >>> gens = [torch.Generator().manual_seed(0) for _ in range(2)]
+    >>> schemes = [InpaintingScheme(y[i], m[i], st.admm, gens[i]) for i in range(2)]
+    >>> nets = [GradientNetwork(3, 16, 16, st.network, seed=0) for _ in range(2)]
+    >>> out = run_admm_batch(schemes, nets, st, gens)
+    >>> [tuple(x.shape) for x, _history in out]
+    [(3, 16, 16), (3, 16, 16)]
+    """
+    k_count = len(schemes)
+    if not (k_count == len(networks) == len(generators)) or k_count == 0:
+        raise ValueError("run_admm_batch needs as many schemes, networks and generators (>0)")
+    monitors = list(monitors) if monitors is not None else [None] * k_count
+    callbacks = list(callbacks) if callbacks is not None else [()] * k_count
     if settings.init_weights is not None:
-        load_network_state(network, settings.init_weights)
-    on_cuda = scheme.x.device.type == "cuda"
+        for net in networks:
+            load_network_state(net, settings.init_weights)
+    device = schemes[0].x.device
+    on_cuda = device.type == "cuda"
     # On CUDA: Adam's fused kernel (one launch for all parameters instead of one per group
     # of tensors; the same update up to float rounding) and cuDNN's algorithm search for
     # the fixed shapes of the loop. The CPU path stays as it was (bitwise reproducible).
-    opt = torch.optim.Adam(network.parameters(), lr=settings.optimizer.lr,
+    params = [p for net in networks for p in net.parameters()]
+    opt = torch.optim.Adam(params, lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay,
                            fused=True if on_cuda else None)
-    g0 = network.make_input(generator).to(scheme.x.device)
-    perturbations = device_generator(generator, g0.device)
-    noise = settings.network.input_noise
-    forward: Callable[[torch.Tensor], torch.Tensor] = network
+    inputs = [net.make_input(gen).to(device) for net, gen in zip(networks, generators, strict=True)]
+    perturbations = [device_generator(gen, device) for gen in generators]
+    forward: Callable[[list[torch.Tensor]], list[torch.Tensor]] = GradientNetworkBatch(
+        list(networks))
     if settings.network.compile != "none":  # compiled lazily, on the first call
         mode = None if settings.network.compile == "default" else settings.network.compile
-        forward = torch.compile(network, mode=mode)
-    recorder = Recorder(settings.iterations, device=scheme.x.device, monitor=monitor,
-                        monitor_every=monitor_every, callbacks=callbacks,
-                        selection=settings.selection, window=settings.selection_window,
-                        stop_tolerance=settings.stop_tolerance)
+        forward = torch.compile(forward, mode=mode)
+    recorders = [Recorder(settings.iterations, device=device, monitor=mon,
+                          monitor_every=monitor_every, callbacks=tuple(cbs),
+                          selection=settings.selection, window=settings.selection_window,
+                          stop_tolerance=settings.stop_tolerance)
+                 for mon, cbs in zip(monitors, callbacks, strict=True)]
     previous = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = previous or on_cuda  # only this flag, only for the loop
     try:
-        return _admm_loop(scheme, forward, opt, g0, noise, settings, perturbations, recorder)
+        return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
+                          recorders)
     finally:
         torch.backends.cudnn.benchmark = previous
 
 
-def _admm_loop(scheme: Scheme, forward: Callable[[torch.Tensor], torch.Tensor],
-               opt: torch.optim.Optimizer, g0: torch.Tensor, noise: float,
-               settings: Settings, generator: torch.Generator,
-               recorder: Recorder) -> tuple[torch.Tensor, History]:
-    """The iterations of :func:`run_admm`."""
+def _admm_loop(schemes: list[Scheme],
+               forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
+               opt: torch.optim.Optimizer, inputs: list[torch.Tensor], settings: Settings,
+               generators: list[torch.Generator], recorders: list[Recorder],
+               ) -> list[tuple[torch.Tensor, History]]:
+    """The iterations of :func:`run_admm_batch`."""
+    noise = settings.network.input_noise
+    results: list[tuple[torch.Tensor, History] | None] = [None] * len(schemes)
+    active = list(range(len(schemes)))
     for k in range(1, settings.iterations + 1):
-        g = g0
+        gs = inputs
         if noise > 0:
-            g = g0 + noise * torch.randn(g0.shape, generator=generator, device=g0.device)
-        f = forward(g)
-        loss = scheme.network_loss(f)
+            gs = [g0 + noise * torch.randn(g0.shape, generator=gen, device=g0.device)
+                  for g0, gen in zip(inputs, generators, strict=True)]
+        fs = forward(gs)
+        losses = {i: schemes[i].network_loss(fs[i]) for i in active}
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        sum(losses.values()).backward()  # type: ignore[union-attr]
         opt.step()
-        fd = f.detach()
-        scheme.update(fd)
-        if recorder.step(k, scheme.estimate, lambda lo=loss: float(lo.detach()),
-                         scheme.penalties, gradient_maps=lambda fd=fd: fd):
+        for i in list(active):
+            scheme, fd = schemes[i], fs[i].detach()
+            scheme.update(fd)
+            if recorders[i].step(k, scheme.estimate, lambda lo=losses[i]: float(lo.detach()),
+                                 scheme.penalties, gradient_maps=lambda fd=fd: fd):
+                results[i] = recorders[i].finish(scheme.estimate())
+                active.remove(i)
+        if not active:
             break
-    return recorder.finish(scheme.estimate())
+    for i in active:
+        results[i] = recorders[i].finish(schemes[i].estimate())
+    return [r for r in results if r is not None]

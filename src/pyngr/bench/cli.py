@@ -83,6 +83,9 @@ def run(
     workers: Annotated[int, typer.Option(
         help="Local worker processes on CUDA, spread over the GPUs (several per GPU for "
              "small images).")] = 1,
+    batch: Annotated[int, typer.Option(
+        help="Restore up to this many NGR inpainting runs of one size and setting together "
+             "(pyngr.inpaint_many; local executor, one process).")] = 1,
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     gpus_per_run: Annotated[float, typer.Option(help="Ray: GPUs per run.")] = 0.0,
     cpus_per_run: Annotated[float, typer.Option(help="Ray: CPUs per run.")] = 1.0,
@@ -97,6 +100,8 @@ def run(
     if experiment not in EXPERIMENTS:
         raise InputError(f"unknown experiment {experiment!r}; expected one of "
                          f"{', '.join(EXPERIMENTS)}")
+    if batch < 1:
+        raise InputError(f"batch must be >= 1, got {batch}")
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor {executor!r}; expected 'local' or 'ray'")
     root = _data(data)
@@ -125,7 +130,7 @@ def run(
 
     if executor == "local":
         run_local(todo, st, root, device=device, workers=workers, report=report,
-                  previews=previews)
+                  previews=previews, batch=batch)
     else:
         run_ray(todo, st, root, address=address, gpus_per_run=gpus_per_run,
                 cpus_per_run=cpus_per_run, report=report, previews=previews)

@@ -25,7 +25,7 @@ from .runner import execute
 from .specs import RunSpec
 from .store import Store
 
-__all__ = ["pending", "run_local", "run_ray"]
+__all__ = ["groups", "pending", "run_local", "run_ray"]
 
 Report = Callable[[RunSpec, dict[str, Any]], None]
 
@@ -48,15 +48,58 @@ def _worker(args: tuple[dict[str, Any], str, str, str, str | None]) -> dict[str,
     return record
 
 
+def groups(specs: Sequence[RunSpec], data: str | Path, device: str,
+           batch: int) -> list[list[RunSpec]]:
+    """The specs in groups of at most ``batch`` that can be restored together
+    (:func:`~pyngr.bench.runner.group_key`), in the order of their first member; runs that
+    cannot are groups of one."""
+    from .runner import group_key
+
+    keyed: dict[Any, list[list[RunSpec]]] = {}
+    out: list[list[RunSpec]] = []
+    for spec in specs:
+        key = group_key(spec, data, device) if batch > 1 else None
+        if key is None:
+            out.append([spec])
+            continue
+        chunks = keyed.setdefault(key, [])
+        if not chunks or len(chunks[-1]) >= batch:
+            chunks.append([])
+            out.append(chunks[-1])
+        chunks[-1].append(spec)
+    return out
+
+
 def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, device: str = "cpu",
               workers: int = 1, progress: bool = True, report: Report | None = None,
-              previews: str | Path | None = None) -> int:
+              previews: str | Path | None = None, batch: int = 1) -> int:
     """Run the pending specs here; return how many ran.
 
     ``workers > 1`` needs CUDA: run ``i`` goes to ``cuda:(i mod GPUs)``, ``workers``
     processes at a time (more workers than GPUs share them).
+    ``batch > 1`` restores up to ``batch`` NGR inpainting runs of one size and setting
+    together (:func:`~pyngr.bench.runner.execute_group`; one process).
     """
     todo = pending(specs, store)
+    if batch > 1:
+        if workers > 1:
+            raise PyngrError("batch and workers do not combine: use one of them")
+        from ..api import resolve_device
+        from .runner import execute_group
+
+        dev = str(resolve_device(device))
+        for group in groups(todo, data, dev, batch):
+            if len(group) == 1:
+                records = [execute(group[0], data, device=dev, progress=progress,
+                                   previews=previews)]
+            else:
+                records = execute_group(group, data, device=dev, progress=progress,
+                                        previews=previews)
+            for spec, record in zip(group, records, strict=True):
+                store.append(record)
+                if report is not None:
+                    report(spec, record)
+        return len(todo)
     if workers <= 1:
         for spec in todo:
             record = execute(spec, data, device=device, progress=progress, previews=previews)

@@ -182,6 +182,15 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
         if scratch is not None:
             scratch.cleanup()
     wall = time.perf_counter() - start
+    return _record(spec, case, res, wall, dev, previews, extra, keep_state)
+
+
+def _record(spec: RunSpec, case: Any, res: Any, wall: float, dev: str,
+            previews: str | Path | None, extra: dict[str, Any],
+            keep_state: bool) -> dict[str, Any]:
+    """The store record of a finished run (and its preview pictures)."""
+    import pyngr
+
     out, ref = _to_unit(res.image, case.truth), _to_unit(case.truth, case.truth)
     multi = out.ndim == 3 and out.shape[2] > 1
     names = ("psnr", "ssim", "sam", "ergas") if multi else ("psnr", "ssim")
@@ -224,3 +233,56 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
         **extra,
         **({"network_state": res.network_state} if keep_state else {}),
     }
+
+
+def batchable(spec: RunSpec) -> bool:
+    """Whether ``spec`` can run in :func:`execute_group`: NGR without a warm start or
+    gradient captures (inpainting cases; others are checked when loaded)."""
+    return (spec.method == "ngr" and "warm_start" not in dict(spec.overrides)
+            and not dict(spec.tags).get("capture_gradients"))
+
+
+def group_key(spec: RunSpec, data: str | Path, device: str) -> tuple[Any, ...] | None:
+    """Runs with equal keys can be restored together (same task, shape and settings but
+    the seed); None for a run that cannot."""
+    if not batchable(spec):
+        return None
+    case = load_case(spec.case, Path(data))
+    if case.task != "inpaint":
+        return None
+    img = case.kwargs["image"]
+    shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
+    settings = build_settings(spec, case.task, shape, case.kwargs, device)
+    return (case.task, img.shape, str(img.dtype), repr(settings.replace(seed=0).to_dict()))
+
+
+def execute_group(specs: list[RunSpec], data: str | Path, *, device: str = "cpu",
+                  progress: bool = False, monitor_every: int = 50,
+                  previews: str | Path | None = None) -> list[dict[str, Any]]:
+    """Run inpainting specs of one :func:`group_key` together (``pyngr.inpaint_many``: each
+    gets the result it would get alone; on a GPU the group shares the kernel launches);
+    return their records. Each record's ``wall_time_s`` is the group's, with ``batch``
+    saying how many shared it."""
+    import pyngr
+
+    from ..api import resolve_device
+
+    dev = str(resolve_device(device))
+    cases = [load_case(spec.case, Path(data)) for spec in specs]
+    keys = {group_key(spec, data, dev) for spec in specs}
+    if None in keys or len(keys) != 1:
+        raise ValueError("execute_group needs NGR inpainting runs of one shape and setting")
+    img = cases[0].kwargs["image"]
+    shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
+    settings = [build_settings(spec, "inpaint", shape, case.kwargs, dev)
+                for spec, case in zip(specs, cases, strict=True)]
+    start = time.perf_counter()
+    results = pyngr.inpaint_many([c.kwargs["image"] for c in cases],
+                                 [c.kwargs["mask"] for c in cases], settings=settings[0],
+                                 seeds=[st.seed for st in settings], device=dev,
+                                 progress=progress, ground_truths=[c.truth for c in cases],
+                                 monitor_every=monitor_every, full_output=True)
+    wall = time.perf_counter() - start
+    return [_record(spec, case, res, wall, dev, previews, {"batch": len(specs)}, False)
+            for spec, case, res in zip(specs, cases, results, strict=True)]
+
