@@ -11,7 +11,9 @@ Usage (from the repository root on the GPU machine)::
 
     python benchmarks/gpu_check.py                # checks + timings (~1-2 minutes)
     python benchmarks/gpu_check.py --full --iterations 15000
-    python benchmarks/gpu_check.py --only-agreement --full --compile reduce-overhead
+    python benchmarks/gpu_check.py --skip-timings --full --compile reduce-overhead
+    python benchmarks/gpu_check.py --device cpu --skip-timings --full --preset fast \
+        --iterations 3000     # the same image and mask with `fast` on a CPU
 """
 
 from __future__ import annotations
@@ -90,13 +92,13 @@ def per_iteration(device: str, preset: str, n: int, fused: bool = False) -> floa
     return wall / n
 
 
-def full_run(device: str, iterations: int, compile_mode: str) -> None:
-    """Butterfly SR 10% with the paper preset (fused heads, optionally compiled); prints the
+def full_run(device: str, iterations: int, compile_mode: str, preset: str = "paper") -> None:
+    """Butterfly SR 10% with ``preset`` (fused heads, optionally compiled); prints the
     PSNR of the iterate every 500 iterations as it goes (each is the final iterate of a run
     stopped there), then the final-iterate PSNR and the labelled oracle."""
     gt = butterfly()
     mask = random_mask(gt.shape, 0.1, seed=0)
-    s = get_settings("inpaint", "paper").replace(iterations=iterations)
+    s = get_settings("inpaint", preset).replace(iterations=iterations)
     s = s.replace(network=dataclasses.replace(s.network, fused=True, compile=compile_mode))
 
     def show(info: IterationInfo) -> None:
@@ -106,7 +108,7 @@ def full_run(device: str, iterations: int, compile_mode: str) -> None:
     res = pyngr.inpaint(np.where(mask, gt, 0).astype(gt.dtype), mask, settings=s,
                         device=device, ground_truth=gt, monitor_every=500, callback=show,
                         full_output=True)
-    emit(run="butterfly SR10% paper", fused=True, compile=compile_mode,
+    emit(run=f"butterfly SR10% {preset}", fused=True, compile=compile_mode,
          iterations=res.history.iterations, wall_s=round(res.history.wall_time, 1),
          final_iterate_psnr=res.metrics["psnr"],
          final_iterate_psnr_missing=res.metrics["psnr_missing"],
@@ -117,7 +119,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--only-agreement", action="store_true")
+    ap.add_argument("--skip-timings", action="store_true",
+                    help="no per-iteration timings (agreement on CUDA, then --full)")
+    ap.add_argument("--preset", default="paper", choices=["paper", "fast"],
+                    help="preset of the --full run")
     ap.add_argument("--iterations", type=int, default=15000)
     ap.add_argument("--compile", default="none",
                     choices=["none", "default", "reduce-overhead", "max-autotune"])
@@ -126,7 +131,7 @@ def main() -> None:
          else "cpu", torch=torch.__version__, pyngr=pyngr.__version__)
     if args.device.startswith("cuda"):
         agreement(args.device)
-    if not args.only_agreement:
+    if not args.skip_timings:
         n = 50 if args.device != "cpu" else 3
         paper = per_iteration(args.device, "paper", n)
         fused = per_iteration(args.device, "paper", n, fused=True)
@@ -135,7 +140,7 @@ def main() -> None:
         fast = per_iteration(args.device, "fast", 200 if args.device != "cpu" else 10)
         emit(ratio="paper s/it over fast s/it", value=round(paper / fast, 2))
     if args.full:
-        full_run(args.device, args.iterations, args.compile)
+        full_run(args.device, args.iterations, args.compile, args.preset)
 
 
 if __name__ == "__main__":
