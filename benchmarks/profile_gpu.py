@@ -3,7 +3,9 @@
 Profiles whole `pyngr.inpaint` runs (256x256x3, SR 10%, `paper` preset, one monitoring
 point) after a warm-up run in the same process, for the engine variants given, and prints
 for each: wall ms per iteration, the GPU's busy ms per iteration (sum of kernel times: far
-below the wall time means launch-bound), and the top kernels by GPU time, as JSON lines.
+below the wall time means launch-bound), host-device synchronisations per iteration (the
+loop should have none between monitoring points), and the top kernels by GPU time, as JSON
+lines.
 
 Usage (repository root, GPU machine)::
 
@@ -44,6 +46,7 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=40)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--device", default="cuda", help="cpu for a smoke run of the script")
     args = ap.parse_args()
     img = np.random.default_rng(0).random((args.size, args.size, 3)).astype(np.float32)
     mask = random_mask(img.shape, 0.1, seed=0)
@@ -51,21 +54,30 @@ def main() -> None:
     for name in args.variants.split(","):
         s = get_settings("inpaint", "paper")
         s = s.replace(network=dataclasses.replace(s.network, **VARIANTS[name]))
-        pyngr.inpaint(obs, mask, settings=s.replace(iterations=10), device="cuda")  # warm-up
-        torch.cuda.synchronize()
-        n = args.iterations
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            start = time.perf_counter()
-            pyngr.inpaint(obs, mask, settings=s.replace(iterations=n), device="cuda",
-                          monitor_every=n)
+        dev = args.device
+        cuda = dev.startswith("cuda")
+        pyngr.inpaint(obs, mask, settings=s.replace(iterations=10), device=dev)  # warm-up
+        if cuda:
             torch.cuda.synchronize()
+        n = args.iterations
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=acts) as prof:
+            start = time.perf_counter()
+            pyngr.inpaint(obs, mask, settings=s.replace(iterations=n), device=dev,
+                          monitor_every=n)
+            if cuda:
+                torch.cuda.synchronize()
             wall = time.perf_counter() - start
-        events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+        averages = prof.key_averages()
+        syncs = {e.key: round(e.count / n, 2) for e in averages
+                 if "Synchronize" in e.key or e.key == "aten::_local_scalar_dense"}
+        events = [e for e in averages if e.self_device_time_total > 0]
         busy = sum(e.self_device_time_total for e in events) / 1000 / n  # us -> ms
         events.sort(key=lambda e: e.self_device_time_total, reverse=True)
         emit(variant=name, iterations=n, wall_ms_per_iteration=round(1000 * wall / n, 2),
              gpu_busy_ms_per_iteration=round(busy, 2),
              kernel_launches_per_iteration=round(sum(e.count for e in events) / n, 1),
+             host_syncs_per_iteration=syncs,
              note="wall includes profiler overhead")
         for e in events[: args.top]:
             emit(variant=name, kernel=e.key[:120],
