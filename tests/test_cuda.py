@@ -95,3 +95,14 @@ def test_inpaint_many_on_cuda_matches_single_runs(no_tf32):
                                   masks, settings=s, seeds=[0, 1, 2], device="cuda")
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_allclose(b, a, atol=2e-3)
+
+
+def test_available_memory_counts_what_the_allocator_caches():
+    from pyngr.tiling import available_memory
+
+    torch.cuda.empty_cache()
+    before = available_memory("cuda")
+    x = torch.empty(256 * 2**20, dtype=torch.uint8, device="cuda")  # 256 MiB
+    del x  # cached by the allocator, not returned to the driver
+    after = available_memory("cuda")
+    assert abs(after - before) < 64 * 2**20

@@ -196,7 +196,10 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
     dev = torch.device(device)
     if dev.type == "cuda":
         free, _total = torch.cuda.mem_get_info(dev)
-        return int(free)
+        # what PyTorch's allocator holds but no tensor uses is this process's to reuse
+        # (e.g. cuDNN's algorithm search of an earlier run left gigabytes cached)
+        cached = torch.cuda.memory_reserved(dev) - torch.cuda.memory_allocated(dev)
+        return int(free) + max(0, int(cached))
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
         for line in meminfo.read_text().splitlines():
