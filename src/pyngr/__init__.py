@@ -7,6 +7,7 @@ FFT solve. No training data and no ground truth are needed.
 Main functions (numpy in, numpy out, channel-last like scikit-image):
 
 - :func:`inpaint`: fill missing entries (random sampling, deadlines, text, ...);
+- :func:`inpaint_many`: several images of one size restored together (shared launches);
 - :func:`decloud`: remove clouds from the first date of a multi-temporal series;
 - :func:`denoise`: Gaussian or mixed (Gaussian + impulse + stripes + deadlines) noise.
 
