@@ -396,13 +396,19 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
 def _ngr(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
          device: torch.device, cbs: _Callbacks, monitor: Monitor | None, every: int,
          ) -> tuple[torch.Tensor, History, GradientNetwork]:
-    gen = torch.Generator().manual_seed(settings.seed)  # CPU: same draws on every device
-    c, h, w = problem.shape
-    net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
-    scheme = scheme_factory(problem, gen)
+    scheme, net, gen = _ngr_parts(problem, scheme_factory, settings, device)
     est, history = run_admm(scheme, net, settings, gen, monitor_every=every, monitor=monitor,
                             callbacks=cbs)
     return est, history, net
+
+
+def _ngr_parts(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
+               device: torch.device) -> tuple[Scheme, GradientNetwork, torch.Generator]:
+    """The scheme, the network and the generator of one NGR run, from its seed."""
+    gen = torch.Generator().manual_seed(settings.seed)  # CPU: same draws on every device
+    c, h, w = problem.shape
+    net = GradientNetwork(c, h, w, settings.network, seed=settings.seed).to(device)
+    return scheme_factory(problem, gen), net, gen
 
 
 def _plan_tiles(shape: tuple[int, int, int], settings: Settings, device: torch.device,
@@ -686,11 +692,9 @@ def inpaint_many(
 
             bar += (stack.enter_context(progress_bar(first.iterations,
                                                      f"inpaint ({n} images)")),)
-        gens = [torch.Generator().manual_seed(job.settings.seed) for job in jobs]
-        c, h, w = jobs[0].problem.shape
-        nets = [GradientNetwork(c, h, w, first.network, seed=job.settings.seed).to(dev)
-                for job in jobs]
-        schemes = [job.factory(job.problem, gen) for job, gen in zip(jobs, gens, strict=True)]
+        parts = [_ngr_parts(job.problem, job.factory, typing.cast(Settings, job.settings),
+                            dev) for job in jobs]
+        schemes, nets, gens = (list(x) for x in zip(*parts, strict=True))
         every = max(1, monitor_every)
         runs = run_admm_batch(schemes, nets, first, gens, monitor_every=every,
                               monitors=[job.monitor for job in jobs],

@@ -143,13 +143,7 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
 
     dev = str(resolve_device(device))
     case = load_case(spec.case, Path(data))
-    if case.task == "decloud":
-        t, h, w, b = case.kwargs["series"].shape
-        shape = (t * b, h, w)
-    else:
-        img = case.kwargs["image"]
-        shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
-    settings = build_settings(spec, case.task, shape, case.kwargs, dev)
+    settings = build_settings(spec, case.task, _shape_chw(case), case.kwargs, dev)
     fn = {"inpaint": pyngr.inpaint, "decloud": pyngr.decloud, "denoise": pyngr.denoise}[
         case.task]
     kwargs = dict(case.kwargs)
@@ -242,17 +236,28 @@ def batchable(spec: RunSpec) -> bool:
             and not dict(spec.tags).get("capture_gradients"))
 
 
+def _shape_chw(case: Any) -> tuple[int, int, int]:
+    """(C, H, W) of the array NGR restores for a loaded case (decloud: dates x bands)."""
+    if case.task == "decloud":
+        t, h, w, b = case.kwargs["series"].shape
+        return (t * b, h, w)
+    img = case.kwargs["image"]
+    return (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
+
+
 def group_key(spec: RunSpec, data: str | Path, device: str) -> tuple[Any, ...] | None:
     """Runs with equal keys can be restored together (same task, shape and settings but
     the seed); None for a run that cannot."""
     if not batchable(spec):
         return None
-    case = load_case(spec.case, Path(data))
-    if case.task != "inpaint":
+    return _group_key(spec, load_case(spec.case, Path(data)), device)
+
+
+def _group_key(spec: RunSpec, case: Any, device: str) -> tuple[Any, ...] | None:
+    if not batchable(spec) or case.task != "inpaint":
         return None
+    settings = build_settings(spec, case.task, _shape_chw(case), case.kwargs, device)
     img = case.kwargs["image"]
-    shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
-    settings = build_settings(spec, case.task, shape, case.kwargs, device)
     return (case.task, img.shape, str(img.dtype), repr(settings.replace(seed=0).to_dict()))
 
 
@@ -269,12 +274,10 @@ def execute_group(specs: list[RunSpec], data: str | Path, *, device: str = "cpu"
 
     dev = str(resolve_device(device))
     cases = [load_case(spec.case, Path(data)) for spec in specs]
-    keys = {group_key(spec, data, dev) for spec in specs}
+    keys = {_group_key(spec, case, dev) for spec, case in zip(specs, cases, strict=True)}
     if None in keys or len(keys) != 1:
         raise ValueError("execute_group needs NGR inpainting runs of one shape and setting")
-    img = cases[0].kwargs["image"]
-    shape = (img.shape[2] if img.ndim == 3 else 1, img.shape[0], img.shape[1])
-    settings = [build_settings(spec, "inpaint", shape, case.kwargs, dev)
+    settings = [build_settings(spec, "inpaint", _shape_chw(case), case.kwargs, dev)
                 for spec, case in zip(specs, cases, strict=True)]
     start = time.perf_counter()
     results = pyngr.inpaint_many([c.kwargs["image"] for c in cases],
@@ -285,4 +288,3 @@ def execute_group(specs: list[RunSpec], data: str | Path, *, device: str = "cpu"
     wall = time.perf_counter() - start
     return [_record(spec, case, res, wall, dev, previews, {"batch": len(specs)}, False)
             for spec, case, res in zip(specs, cases, results, strict=True)]
-
