@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import torch
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 import pyngr
@@ -33,6 +34,14 @@ VARIANTS = {
     "fused-cl": {"fused": True, "channels_last": True},
     "fused-bf16": {"fused": True, "precision": "bfloat16"},
     "fused-compiled": {"fused": True, "compile": "default"},  # no CUDA graphs: kernels seen
+    # H100 2026-11-26: with fused grouped convolutions, convolution kernels are ~9 of the
+    # 9.2 ms of a CUDA-graph iteration, with cuDNN's NCHW<->NHWC transposes and a
+    # non-tensor-core weight-gradient kernel among the top: do ungrouped (separate)
+    # convolutions, channels-last or bf16 do better once launches cost nothing?
+    "separate-compiled": {"compile": "default"},
+    "separate-cl-compiled": {"channels_last": True, "compile": "default"},
+    "separate-cl-bf16-compiled": {"channels_last": True, "precision": "bfloat16",
+                                  "compile": "default"},
 }
 
 
@@ -71,18 +80,23 @@ def main() -> None:
         averages = prof.key_averages()
         syncs = {e.key: round(e.count / n, 2) for e in averages
                  if "Synchronize" in e.key or e.key == "aten::_local_scalar_dense"}
-        events = [e for e in averages if e.self_device_time_total > 0]
-        busy = sum(e.self_device_time_total for e in events) / 1000 / n  # us -> ms
-        events.sort(key=lambda e: e.self_device_time_total, reverse=True)
+        # Kernels are the device-side events; the framework's operators (aten::...) carry
+        # the time of the kernels they launched too, so summing both would count it twice.
+        timed = [e for e in averages if e.self_device_time_total > 0]
+        kernels = [e for e in timed if e.device_type == DeviceType.CUDA]
+        ops = [e for e in timed if e.device_type != DeviceType.CUDA]
+        busy = sum(e.self_device_time_total for e in kernels) / 1000 / n  # us -> ms
         emit(variant=name, iterations=n, wall_ms_per_iteration=round(1000 * wall / n, 2),
              gpu_busy_ms_per_iteration=round(busy, 2),
-             kernel_launches_per_iteration=round(sum(e.count for e in events) / n, 1),
+             kernel_launches_per_iteration=round(sum(e.count for e in kernels) / n, 1),
              host_syncs_per_iteration=syncs,
              note="wall includes profiler overhead")
-        for e in events[: args.top]:
-            emit(variant=name, kernel=e.key[:120],
-                 ms_per_iteration=round(e.self_device_time_total / 1000 / n, 3),
-                 calls_per_iteration=round(e.count / n, 1))
+        for kind, events in (("kernel", kernels), ("op", ops)):
+            events.sort(key=lambda e: e.self_device_time_total, reverse=True)
+            for e in events[: args.top]:
+                emit(variant=name, **{kind: e.key[:120]},
+                     ms_per_iteration=round(e.self_device_time_total / 1000 / n, 3),
+                     calls_per_iteration=round(e.count / n, 1))
 
 
 if __name__ == "__main__":

@@ -106,11 +106,19 @@ PAPER_OPTIONS: dict[str, dict[str, Any]] = {
     "paper-graphs": {"fused": True, "compile": "reduce-overhead"},
     "paper-best": {"fused": True, "channels_last": True, "precision": "bfloat16",
                    "compile": "reduce-overhead"},
+    # Separate (ungrouped) convolutions under CUDA graphs: once launches cost nothing the
+    # grouped convolutions of `fused` may only cost (H100 profile 2026-11-26: convolution
+    # kernels ~9 of the 9.2 ms of a paper-graphs iteration).
+    "paper-sep-graphs": {"compile": "reduce-overhead"},
+    "paper-sep-graphs-cl": {"channels_last": True, "compile": "reduce-overhead"},
+    "paper-sep-graphs-cl-bf16": {"channels_last": True, "precision": "bfloat16",
+                                 "compile": "reduce-overhead"},
 }
 VARIANTS: tuple[str, ...] = ("reference", *PAPER_OPTIONS, "fast")
 #: Compiling takes minutes on a CPU and CUDA graphs need CUDA: CPU runs skip these unless
 #: named with --variants.
-GPU_ONLY = ("paper-graphs", "paper-best")
+GPU_ONLY = ("paper-graphs", "paper-best", "paper-sep-graphs", "paper-sep-graphs-cl",
+            "paper-sep-graphs-cl-bf16")
 ALL_SIZES: tuple[str, ...] = ("256x256x3", "321x481x3", "144x176x30", "145x145x224")
 CPU_SIZES: tuple[str, ...] = ("256x256x3", "144x176x30")  # the two largest skipped on CPU
 SEED = 2333
