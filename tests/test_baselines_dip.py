@@ -313,9 +313,11 @@ def test_image_network_seeded_without_touching_global_rng():
 def test_runs_on_cuda(method):
     p = make_problem("inpaint")
     p = Problem(p.y.cuda(), p.mask.cuda())
-    s = settings_for(method, "inpaint", 3, TINY)
+    # deterministic: two CUDA runs repeat exactly (without it cuDNN's choices and atomic
+    # additions made them differ, H100 2026-11-26)
+    s = settings_for(method, "inpaint", 3, dataclasses.replace(TINY, deterministic=True))
     out, history = run(method, p, s)
     assert out.device.type == "cuda" and history.device.startswith("cuda")
     assert torch.equal(out * p.mask, p.y * p.mask)
     again, _ = run(method, p, s)
-    assert torch.allclose(out, again, atol=1e-5)
+    assert torch.equal(out, again)

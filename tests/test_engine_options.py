@@ -88,3 +88,48 @@ def test_compiled_network_matches_eager() -> None:
     compiled = s.replace(network=dataclasses.replace(s.network, compile="default"))
     out = pyngr.inpaint(img, mask, settings=compiled, device="cpu")
     np.testing.assert_allclose(out, eager, atol=1e-4)
+
+
+# ------------------------------------------------------------------ deterministic algorithms
+@pytest.mark.parametrize("hw", [(5, 4), (6, 7), (1, 3)])
+def test_deterministic_bilinear_matches_interpolate_forward_and_backward(hw):
+    from pyngr.networks import bilinear_up2
+
+    x = torch.rand(2, 3, *hw, dtype=torch.float64, requires_grad=True)
+    g = torch.rand(2, 3, 2 * hw[0], 2 * hw[1], dtype=torch.float64)
+    ref = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear",
+                                          align_corners=False)
+    (ref_grad,) = torch.autograd.grad(ref, x, g)
+    out = bilinear_up2(x)
+    (grad,) = torch.autograd.grad(out, x, g)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=0, atol=1e-12)
+
+
+def test_deterministic_algorithms_sets_and_restores_the_flags():
+    from pyngr.networks import deterministic_algorithms
+
+    cudnn = torch.backends.cudnn
+    before = (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic,
+              cudnn.benchmark)
+    with pytest.raises(RuntimeError, match="inside"), deterministic_algorithms():
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        assert cudnn.deterministic and not cudnn.benchmark
+        raise RuntimeError("inside")
+    assert (torch.are_deterministic_algorithms_enabled(), cudnn.deterministic,
+            cudnn.benchmark) == before
+    with deterministic_algorithms(False):
+        assert torch.are_deterministic_algorithms_enabled() == before[0]
+
+
+def test_deterministic_setting_changes_nothing_on_cpu():
+    img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    mask = np.random.default_rng(1).random((16, 16)) < 0.5
+    s = get_settings("inpaint", "fast").replace(iterations=3)
+    s = s.replace(network=dataclasses.replace(s.network, width=8, depth=2))
+    det = s.replace(network=dataclasses.replace(s.network, deterministic=True))
+    a = pyngr.inpaint(img * mask[..., None], mask, settings=s)
+    b = pyngr.inpaint(img * mask[..., None], mask, settings=det)
+    np.testing.assert_array_equal(a, b)
+    assert not torch.are_deterministic_algorithms_enabled()

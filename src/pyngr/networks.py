@@ -48,7 +48,8 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, Any
 
 import torch
@@ -65,7 +66,10 @@ __all__ = [
     "ResNet",
     "SkipNet",
     "UNet",
+    "Upsample2x",
+    "bilinear_up2",
     "build_backbone",
+    "deterministic_algorithms",
     "input_grid",
     "load_network_state",
 ]
@@ -116,10 +120,7 @@ class _Level(nn.Module):
             _conv(w, w, 3, 1, s.pad), nn.BatchNorm2d(w), _act(),
         )
         self.deeper = deeper
-        self.upsample = nn.Upsample(
-            scale_factor=2, mode=s.upsample,
-            **({"align_corners": False} if s.upsample == "bilinear" else {}),
-        )
+        self.upsample = _upsample(s.upsample)
         self.bn_cat = nn.BatchNorm2d(k + w)
         up: list[nn.Module] = [_conv(k + w, w, 3, 1, s.pad), nn.BatchNorm2d(w), _act()]
         if s.conv1x1_up:
@@ -261,8 +262,85 @@ class UNet(nn.Module):
 
 
 def _upsample(mode: str) -> nn.Upsample:
-    return nn.Upsample(scale_factor=2, mode=mode,
-                       **({"align_corners": False} if mode == "bilinear" else {}))
+    return Upsample2x(scale_factor=2, mode=mode,
+                      **({"align_corners": False} if mode == "bilinear" else {}))
+
+
+class Upsample2x(nn.Upsample):
+    """``nn.Upsample(scale_factor=2)`` whose bilinear backward is deterministic when asked.
+
+    PyTorch's CUDA backward of bilinear interpolation adds into the input gradient with
+    atomic operations (run-to-run round-off; ``torch.use_deterministic_algorithms`` only
+    warns). Under deterministic algorithms on CUDA this module computes the same
+    interpolation (``align_corners=False``, edges clamped) as weighted sums of shifted
+    copies, whose backward only gathers. Otherwise it is ``nn.Upsample``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (self.mode == "bilinear" and x.is_cuda
+                and torch.are_deterministic_algorithms_enabled()):
+            return bilinear_up2(x)
+        return super().forward(x)
+
+
+def bilinear_up2(x: torch.Tensor) -> torch.Tensor:
+    """Bilinear upsampling by 2 of ``(N, C, H, W)`` with ``align_corners=False``.
+
+    Output ``2i`` is ``0.75 x[i] + 0.25 x[i-1]`` and ``2i+1`` is ``0.75 x[i] + 0.25 x[i+1]``
+    (indices clamped to the edge), along H and then W: what ``F.interpolate`` computes,
+    with a backward made of slices and sums only (no scattered additions).
+
+    Examples
+    --------
+    >>> import torch.nn.functional as F
+    >>> x = torch.rand(1, 2, 5, 4)
+    >>> ref = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    >>> bool(torch.allclose(bilinear_up2(x), ref, atol=1e-6))
+    True
+    """
+    for dim in (2, 3):
+        n = x.shape[dim]
+        prev = torch.cat([x.narrow(dim, 0, 1), x.narrow(dim, 0, n - 1)], dim)
+        nxt = torch.cat([x.narrow(dim, 1, n - 1), x.narrow(dim, n - 1, 1)], dim)
+        even, odd = 0.75 * x + 0.25 * prev, 0.75 * x + 0.25 * nxt
+        shape = list(x.shape)
+        shape[dim] = 2 * n
+        x = torch.stack([even, odd], dim + 1).reshape(shape)
+    return x
+
+
+@contextmanager
+def deterministic_algorithms(on: bool = True) -> Iterator[None]:
+    """Within the block, PyTorch and cuDNN use deterministic algorithms only (when ``on``).
+
+    Sets ``torch.use_deterministic_algorithms(True, warn_only=True)`` (an operation with no
+    deterministic implementation warns rather than fails), ``cudnn.deterministic`` and no
+    cuDNN algorithm search, and restores the previous flags afterwards. With ``on=False``
+    it changes nothing. See ``NetworkSettings.deterministic``.
+
+    Examples
+    --------
+    >>> before = torch.are_deterministic_algorithms_enabled()
+    >>> with deterministic_algorithms():
+    ...     torch.are_deterministic_algorithms_enabled()
+    True
+    >>> torch.are_deterministic_algorithms_enabled() == before
+    True
+    """
+    if not on:
+        yield
+        return
+    cudnn = torch.backends.cudnn
+    previous = (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled(),
+                cudnn.deterministic, cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        cudnn.deterministic, cudnn.benchmark = previous[2], previous[3]
 
 
 def _check_architecture(name: str) -> None:

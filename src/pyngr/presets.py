@@ -46,6 +46,8 @@ __all__ = [
     "OptimizerSettings",
     "Settings",
     "get_settings",
+    "override",
+    "parse_override",
 ]
 
 Task = Literal["inpaint", "decloud", "denoise"]
@@ -98,6 +100,12 @@ class NetworkSettings:
         ``"default"``, ``"reduce-overhead"`` (CUDA graphs: removes the kernel-launch cost
         that dominates small images on a GPU) or ``"max-autotune"``. The first iterations
         then include the compilation (tens of seconds); same numbers up to float rounding.
+    deterministic : on CUDA, only deterministic algorithms (cuDNN's deterministic
+        convolutions without its algorithm search, a gather-only bilinear upsampling
+        backward): the same seed then gives the same result on the same machine and
+        software, at some cost in speed. Without it two CUDA runs with one seed differ by
+        round-off that the first iterations amplify (atomic additions in weight gradients,
+        run-to-run algorithm choice). CPU runs are deterministic either way.
     """
 
     width: int = 128
@@ -116,6 +124,7 @@ class NetworkSettings:
     precision: Literal["float32", "bfloat16", "float16"] = "float32"
     channels_last: bool = False
     compile: Literal["none", "default", "reduce-overhead", "max-autotune"] = "none"
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -312,3 +321,52 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
     return Settings(task=task, preset=preset, iterations=iterations, admm=admm,  # type: ignore[arg-type]
                     network=net, optimizer=opt,
                     selection="stable" if task == "denoise" else "final")
+
+
+def override(settings: Any, path: str, value: Any) -> Any:
+    """``settings`` with the field at dotted ``path`` replaced (frozen dataclasses).
+
+    Works on NGR's :class:`Settings` and on a baseline's settings alike; a list value
+    becomes a tuple. The result is validated like any new settings object.
+
+    Examples
+    --------
+    >>> s = override(get_settings("inpaint", "fast"), "network.deterministic", True)
+    >>> s.network.deterministic
+    True
+    >>> override(s, "network.colour", 1)
+    Traceback (most recent call last):
+    ...
+    pyngr.errors.InputError: settings have no field 'colour'
+    """
+    head, _, rest = path.partition(".")
+    if not dataclasses.is_dataclass(settings) or head not in {
+            f.name for f in dataclasses.fields(settings)}:
+        raise InputError(f"settings have no field {head!r}")
+    if rest:
+        value = override(getattr(settings, head), rest, value)
+    elif isinstance(value, list):
+        value = tuple(value)
+    try:
+        return dataclasses.replace(settings, **{head: value})
+    except TypeError as exc:
+        raise InputError(f"invalid value for {path!r}: {exc}") from exc
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"dotted.path=VALUE"`` -> ``(path, value)``; VALUE is JSON, else taken as a string.
+
+    Examples
+    --------
+    >>> parse_override("network.deterministic=true"), parse_override("admm.scheme=denoising")
+    (('network.deterministic', True), ('admm.scheme', 'denoising'))
+    """
+    path, eq, raw = text.partition("=")
+    if not eq or not path.strip():
+        raise InputError(f"a settings override is path=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return path.strip(), value
+

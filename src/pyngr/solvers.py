@@ -33,6 +33,7 @@ import torch
 from .networks import (
     GradientNetwork,
     GradientNetworkBatch,
+    deterministic_algorithms,
     device_generator,
     load_network_state,
 )
@@ -556,6 +557,10 @@ def run_admm_batch(
                           selection=settings.selection, window=settings.selection_window,
                           stop_tolerance=settings.stop_tolerance)
                  for mon, cbs in zip(monitors, callbacks, strict=True)]
+    if settings.network.deterministic:  # no algorithm search: the same run every time
+        with deterministic_algorithms():
+            return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
+                              recorders)
     previous = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = previous or on_cuda  # only this flag, only for the loop
     try:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import InputError
-from ..networks import ImageNetwork, device_generator
+from ..networks import ImageNetwork, deterministic_algorithms, device_generator
 from ..operators import difference_eigenvalues, fft_solve, grad, grad_adjoint
 from ..presets import TASKS, NetworkSettings
 from ..solvers import History, Recorder
@@ -270,17 +270,18 @@ def run_dip(problem: Problem, settings: DIPSettings, recorder: Recorder,
     m = None if problem.mask is None else problem.mask.to(y.dtype)
     target = y if m is None else m * y
     output = _Output(problem, settings.ema)
-    for k in range(1, settings.iterations + 1):
-        out = net(inputs.next())
-        r = out - target if m is None else m * out - target
-        loss = r.square().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        output.update(out.detach())
-        value = loss.detach()
-        if recorder.step(k, output.estimate, lambda v=value: float(v)):
-            break
+    with deterministic_algorithms(settings.network.deterministic):
+        for k in range(1, settings.iterations + 1):
+            out = net(inputs.next())
+            r = out - target if m is None else m * out - target
+            loss = r.square().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            output.update(out.detach())
+            value = loss.detach()
+            if recorder.step(k, output.estimate, lambda v=value: float(v)):
+                break
     if output.avg is None:  # zero iterations: the untrained network's output
         with torch.no_grad():
             output.update(net(inputs.z0))
@@ -528,20 +529,21 @@ def run_s2dip(problem: Problem, settings: S2DIPSettings, recorder: Recorder,
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr)
     output = _Output(problem, settings.ema)
     admm: S2DIPSplitting | None = None
-    for k in range(1, settings.iterations + 1):
-        f = net(inputs.next())
-        if admm is None:
-            admm = S2DIPSplitting(problem, settings, f)
-        loss = admm.network_loss(f)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        fd = f.detach()
-        admm.update(fd)
-        output.update(fd)
-        value = loss.detach()
-        if recorder.step(k, output.estimate, lambda v=value: float(v), admm.penalties):
-            break
+    with deterministic_algorithms(settings.network.deterministic):
+        for k in range(1, settings.iterations + 1):
+            f = net(inputs.next())
+            if admm is None:
+                admm = S2DIPSplitting(problem, settings, f)
+            loss = admm.network_loss(f)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            fd = f.detach()
+            admm.update(fd)
+            output.update(fd)
+            value = loss.detach()
+            if recorder.step(k, output.estimate, lambda v=value: float(v), admm.penalties):
+                break
     if admm is None:  # zero iterations: the untrained network's output
         with torch.no_grad():
             output.update(net(inputs.z0))
