@@ -636,6 +636,8 @@ def test_progress_bar_writes_to_stderr(capsys):
     assert out.shape == (H, W, 3)
     assert captured.err.strip() != ""
     assert "inpaint" in captured.err
+    # not a terminal (captured): plain lines, the last one at the end with its ETA
+    assert "3/3 (100%)" in captured.err.splitlines()[-1] and "ETA" in captured.err
     assert captured.out == ""
 
 
