@@ -820,3 +820,19 @@ def test_inpaint_many_callback_sees_the_first_image_and_stops_all():
     assert seen == [2, 4]
     assert [r.history.iterations for r in res] == [4, 4]
     assert all(r.history.stop_reason == "callback" for r in res)
+
+
+# --------------------------------------------------------------------------- overrides
+def test_overrides_change_the_named_settings_only():
+    img = _img()
+    res = run_inpaint(img, rand_mask((H, W)), iterations=2, full_output=True,
+                      overrides={"network.width": 8, "admm.lambda_t": 0.4})
+    plain = tiny("inpaint", channels=3).replace(iterations=2)  # run_inpaint's settings
+    expected = plain.replace(network=dataclasses.replace(plain.network, width=8),
+                             admm=dataclasses.replace(plain.admm, lambda_t=0.4))
+    assert res.settings == expected.replace(seed=res.settings.seed)
+    den = denoise(img, noise="gaussian", iterations=2, device="cpu", full_output=True,
+                  overrides={"selection": "final"})
+    assert den.settings.selection == "final"
+    with pytest.raises(InputError, match="no field 'nope'"):
+        run_inpaint(img, rand_mask((H, W)), iterations=2, overrides={"admm.nope": 1})

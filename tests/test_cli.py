@@ -52,6 +52,38 @@ def test_inpaint_end_to_end(scene, capsys):
     assert Settings.from_dict(record["settings"]).iterations == 4
 
 
+def test_settings_of_a_run_record_repeat_the_run_and_set_changes_one(scene):
+    d, _, _ = scene
+    base = ["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-q", "--device", "cpu"]
+    assert main([*base, "-o", str(d / "a.png"), "-n", "3", "--seed", "7",
+                 "--set", "network.width=8", "--set", "admm.lambda_t=0.4"]) == 0
+    first = json.loads((d / "a.png.json").read_text())["settings"]
+    assert first["network"]["width"] == 8 and first["admm"]["lambda_t"] == 0.4
+    assert first["seed"] == 7 and first["iterations"] == 3
+    # the record alone repeats the run (CPU: exactly)
+    assert main([*base, "-o", str(d / "b.png"), "--settings", str(d / "a.png.json")]) == 0
+    assert json.loads((d / "b.png.json").read_text())["settings"] == first
+    assert np.array_equal(np.asarray(Image.open(d / "a.png")),
+                          np.asarray(Image.open(d / "b.png")))
+    # --set on top of it changes that setting only
+    assert main([*base, "-o", str(d / "c.png"), "--settings", str(d / "a.png.json"),
+                 "--set", "network.deterministic=true"]) == 0
+    third = json.loads((d / "c.png.json").read_text())["settings"]
+    assert third["network"].pop("deterministic") is True
+    assert first["network"].pop("deterministic") is False and third == first
+
+
+def test_baseline_settings_file_names_its_method(scene):
+    d, _, _ = scene
+    base = ["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-q", "--device", "cpu"]
+    assert main([*base, "-o", str(d / "tv.png"), "--method", "tv", "-n", "5"]) == 0
+    assert main([*base, "-o", str(d / "tv2.png"), "--settings", str(d / "tv.png.json")]) == 0
+    second = json.loads((d / "tv2.png.json").read_text())["settings"]
+    assert second["method"] == "tv" and second["iterations"] == 5
+    assert np.array_equal(np.asarray(Image.open(d / "tv.png")),
+                          np.asarray(Image.open(d / "tv2.png")))
+
+
 def test_existing_output_needs_force(scene, capsys):
     d, _, _ = scene
     out = d / "out.png"
@@ -77,6 +109,15 @@ def test_existing_output_needs_force(scene, capsys):
         (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--preset", "turbo"], "turbo"),
         (["decloud", "{d}/obs.png", "{d}/gt.png", "-m", "{d}/small_mask.png"], "does not fit"),
         (["denoise", "{d}/clean.npy"], "cannot store float32"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--set", "network.nope=1"],
+         "no field 'nope'"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--set", "iterations"], "path=VALUE"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--settings", "{d}/none.json"],
+         "not found"),
+        (["inpaint", "{d}/obs.png", "-m", "{d}/mask.png", "--settings", "{d}/gt.png"],
+         "cannot read settings"),
+        (["denoise", "{d}/obs.png", "--settings", "{d}/inpaint_settings.json"],
+         "settings are for task 'inpaint'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(scene, capsys, args, message):
@@ -90,6 +131,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(scene, capsys, args,
     np.save(d / "nan.npy", bad)
     np.save(d / "clean.npy", clean.astype(np.float32) / 255)  # float data cannot go to .png
     (d / "corrupt.png").write_bytes(np.random.default_rng(0).bytes(500))
+    from pyngr.presets import get_settings
+
+    (d / "inpaint_settings.json").write_text(get_settings("inpaint", "fast").to_json())
     before = set(d.iterdir())
     argv = [a.format(d=d) for a in args] + ["-n", "2", "-q", "--device", "cpu"]
     if "-o" not in argv:

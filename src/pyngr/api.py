@@ -13,7 +13,7 @@ import dataclasses
 import time
 import typing
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from .baselines.common import MethodSettings
 from .errors import DeviceError, InputError
 from .metrics import channel_mean_psnr
 from .networks import GradientNetwork
-from .presets import Settings, get_settings
+from .presets import Settings, get_settings, override
 from .solvers import (
     DenoisingScheme,
     History,
@@ -297,7 +297,19 @@ def _resolve(method: str, task: str, preset: str | None,
              settings: Settings | MethodSettings | None, device: torch.device,
              shape_chw: tuple[int, int, int], iterations: int | None, seed: int | None,
              noise: str | None = None, tile: int | None = None,
+             overrides: Mapping[str, Any] | None = None,
              **kw: Any) -> Settings | MethodSettings:
+    resolved = _resolve_base(method, task, preset, settings, device, shape_chw, iterations,
+                             seed, noise, tile, **kw)
+    for path, value in (overrides or {}).items():
+        resolved = override(resolved, path, value)
+    return resolved
+
+
+def _resolve_base(method: str, task: str, preset: str | None,
+                  settings: Settings | MethodSettings | None, device: torch.device,
+                  shape_chw: tuple[int, int, int], iterations: int | None, seed: int | None,
+                  noise: str | None, tile: int | None, **kw: Any) -> Settings | MethodSettings:
     if not _is_ngr(method):
         if tile is not None:
             raise InputError(f"tile is an NGR option; method {method!r} runs on the whole "
@@ -496,6 +508,7 @@ def inpaint(
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
     settings: Settings | MethodSettings | None = None,
+    overrides: Mapping[str, Any] | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -525,6 +538,8 @@ def inpaint(
     settings : a full :class:`~pyngr.presets.Settings` instead of a preset (or, with a
         baseline ``method``, that method's settings object); e.g. another backbone
         (``network.architecture``) or a warm start (``init_weights``, see :class:`Result`).
+    overrides : ``{"dotted.path": value}`` changes to the settings, applied after the preset
+        or ``settings`` (e.g. ``{"network.deterministic": True}``; CLI ``--set``).
     data_range : (low, high) of the values; by default uint8 is [0, 255], floats in [0, 1] are
         used as they are, and other data are stretched from their observed min and max.
     full_output : return a :class:`Result` (image, settings, history, metrics and, for NGR,
@@ -556,7 +571,7 @@ def inpaint(
     ((24, 24), dtype('float32'), True)
     """
     job = _inpaint_job(image, mask, method, preset, iterations, resolve_device(device), seed,
-                       ground_truth, settings, data_range, tile)
+                       ground_truth, settings, data_range, tile, overrides)
     est, history, net, used = _solve(
         method, "inpaint", job.problem, job.factory, job.settings, job.device,
         progress=progress, callback=callback, monitor=job.monitor,
@@ -584,7 +599,8 @@ class _Job:
 def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str | None,
                  iterations: int | None, dev: torch.device, seed: int | None,
                  ground_truth: np.ndarray | None, settings: Settings | MethodSettings | None,
-                 data_range: tuple[float, float] | None, tile: int | None) -> _Job:
+                 data_range: tuple[float, float] | None, tile: int | None,
+                 overrides: Mapping[str, Any] | None = None) -> _Job:
     img = _check_array("image", image, (2, 3))
     m = _check_mask("mask", mask, img.shape)
     if not m.any():
@@ -594,7 +610,7 @@ def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str |
         raise InputError("image has NaN or Inf values at observed entries")
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
-                        iterations, seed, tile=tile)
+                        iterations, seed, tile=tile, overrides=overrides)
     scaling = Scaling.infer(observed, img.dtype, data_range)
     clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
     y = _tensor(_to_chw(scaling.forward(clean)), dev)
@@ -632,9 +648,10 @@ def inpaint_many(
     (exactly on the CPU; with ``settings.network.fused`` up to the rounding of grouped
     convolutions): its own network, ADMM state and history. What is shared is the work:
     with ``fused`` (and on a GPU, ``compile``) one launch evaluates every layer of all the
-    networks, so a GPU that one 256×256 restoration leaves idle between small kernels does
-    several in about the time of one (see ``benchmarks/speed.py --batch``). On a CPU it is
-    no faster than one image after the other.
+    networks. It pays only where one restoration leaves the GPU idle between small kernels:
+    at 256×256 with the ``paper`` preset it does not (H100: three together 8.7 ms per image
+    per iteration, one alone 9.15; ``benchmarks/speed.py --batch``). On a CPU it is no
+    faster than one image after the other.
 
     Parameters
     ----------
@@ -743,6 +760,7 @@ def decloud(
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
     settings: Settings | MethodSettings | None = None,
+    overrides: Mapping[str, Any] | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -795,7 +813,7 @@ def decloud(
         raise InputError("series has NaN or Inf values outside the cloud")
     dev = resolve_device(device)
     settings = _resolve(method, "decloud", preset, settings, dev, (stacked.shape[-1], h, w),
-                        iterations, seed, tile=tile)
+                        iterations, seed, tile=tile, overrides=overrides)
     scaling = Scaling.infer(observed, s.dtype, data_range)
     y = _tensor(_to_chw(scaling.forward(np.where(m, stacked, 0))), dev)
     mt = _tensor(_to_chw(m), dev)
@@ -831,6 +849,7 @@ def denoise(
     callback: Callback | None = None,
     ground_truth: np.ndarray | None = None,
     settings: Settings | MethodSettings | None = None,
+    overrides: Mapping[str, Any] | None = None,
     data_range: tuple[float, float] | None = None,
     monitor_every: int = 10,
     full_output: bool = False,
@@ -872,7 +891,8 @@ def denoise(
         raise InputError(f"unknown noise {noise!r}; expected 'mixed' or 'gaussian'")
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "denoise", preset, settings, dev, (chans, *img.shape[:2]),
-                        iterations, seed, noise=noise, tile=tile, video=video)
+                        iterations, seed, noise=noise, tile=tile, video=video,
+                        overrides=overrides)
     if data_range is None and np.issubdtype(img.dtype, np.floating):
         # Noise pushes values outside [0, 1]: float data whose bulk (1st-99th percentile)
         # lies near [0, 1] are taken as [0, 1] data, not stretched by their noisy extremes.

@@ -74,6 +74,12 @@ TileOpt = Annotated[int | None, typer.Option(
 MemOpt = Annotated[float | None, typer.Option(
     "--max-memory", min=0.01, help="NGR: GiB the run may use (default: what the device has "
     "free); larger inputs are tiled.")]
+SettingsOpt = Annotated[Path | None, typer.Option(
+    "--settings", help="Settings to repeat: a run record <output>.json written by an earlier "
+    "run, or a settings JSON (Settings.to_json); replaces --preset.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Change one setting, dotted.path=VALUE (JSON value), e.g. "
+    "network.deterministic=true; repeatable.")]
 MethodOpt = Annotated[str, typer.Option(
     "--method", help="'ngr' (default) or a baseline on the same input: tv, tv3d, sstv, halrtc, "
                      "tnn-fft, tnn-dct, tctv, ctv, lrtdtv, dip, s2dip, bm3d (see `ngr methods`).")]
@@ -198,6 +204,42 @@ def _which(h: Any) -> str:
     return "final iterate"
 
 
+def _settings(path: Path | None, sets: list[str] | None,
+              method: str) -> tuple[Any, dict[str, Any], str]:
+    """``--settings`` / ``--set`` -> (settings object or None, overrides, method).
+
+    A run record's ``settings`` or a bare settings dict; a baseline's settings name their
+    method, which then need not be repeated with ``--method``.
+    """
+    from .presets import Settings, parse_override
+
+    overrides = dict(parse_override(t) for t in sets or [])
+    if path is None:
+        return None, overrides, method
+    try:
+        d = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"settings file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read settings from {path}: {exc}") from None
+    if isinstance(d, dict) and isinstance(d.get("settings"), dict):
+        d = d["settings"]  # a run record
+    if not isinstance(d, dict) or "task" not in d:
+        raise InputError(f"{path} holds no settings (expected a run record or a settings "
+                         "JSON object)")
+    if "method" in d:  # a baseline's settings
+        from .baselines import settings_from_dict
+
+        try:
+            obj: Any = settings_from_dict(d)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise InputError(f"invalid settings in {path}: {exc}") from None
+        if method == "ngr":
+            method = obj.method
+        return obj, overrides, method
+    return Settings.from_dict(d), overrides, method
+
+
 def _read(path: Path, key: str | None = None, gray: bool = False) -> Any:
     from .io import read_image
 
@@ -237,6 +279,8 @@ def inpaint(
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
     method: MethodOpt = "ngr",
     preset: PresetOpt = None,
+    settings: SettingsOpt = None,
+    set_: SetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
@@ -256,9 +300,11 @@ def inpaint(
     m = read_mask(mask, shape=img.data.shape, key=mask_key, invert=invert_mask)
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
+    given, overrides, method = _settings(settings, set_, method)
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
-              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory)
+              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
+              settings=given, overrides=overrides)
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
@@ -275,6 +321,8 @@ def denoise(
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
     method: MethodOpt = "ngr",
     preset: PresetOpt = None,
+    settings: SettingsOpt = None,
+    set_: SetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
@@ -292,10 +340,11 @@ def denoise(
     img = _read(image, key, gray)
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
+    given, overrides, method = _settings(settings, set_, method)
     res = run(img.data, noise=noise.value, video=video, method=method,
               preset=preset.value if preset else None, iterations=iterations, device=device,
               seed=seed, progress=not quiet, ground_truth=truth, full_output=True, tile=tile,
-              max_memory=max_memory)
+              max_memory=max_memory, settings=given, overrides=overrides)
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": noise.value, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
@@ -318,6 +367,8 @@ def decloud(
     key: KeyOpt = None,
     method: MethodOpt = "ngr",
     preset: PresetOpt = None,
+    settings: SettingsOpt = None,
+    set_: SetOpt = None,
     iterations: IterOpt = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = None,
@@ -363,9 +414,11 @@ def decloud(
     like = first if first.data.ndim < 4 else None
     _preflight(output, _squeeze(series[0], first.data), like, force)
     truth = _read(gt, key).data if gt is not None else None
+    given, overrides, method = _settings(settings, set_, method)
     res = run(series, cloud, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
-              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory)
+              ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
+              settings=given, overrides=overrides)
     c3 = np.broadcast_to(cloud if cloud.ndim == 3 else cloud[..., None], res.image.shape)
     metrics = None
     if truth is not None:

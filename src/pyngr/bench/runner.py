@@ -10,7 +10,6 @@ iteration count, wall time, device and library versions, and the exact settings.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import platform
 import time
@@ -20,25 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import InputError
 from ..metrics import evaluate
+from ..presets import override
 from .datasets import load_case
 from .specs import RunSpec
 
 __all__ = ["build_settings", "case_key", "execute", "override"]
-
-
-def override(settings: Any, path: str, value: Any) -> Any:
-    """``settings`` with the field at dotted ``path`` replaced (frozen dataclasses)."""
-    head, _, rest = path.partition(".")
-    if not dataclasses.is_dataclass(settings) or head not in {
-            f.name for f in dataclasses.fields(settings)}:
-        raise InputError(f"settings have no field {path!r}")
-    if rest:
-        value = override(getattr(settings, head), rest, value)
-    elif isinstance(value, list):
-        value = tuple(value)
-    return dataclasses.replace(settings, **{head: value})
 
 
 def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
