@@ -247,8 +247,30 @@ def test_report_ranks_on_the_images_every_method_ran_and_shows_reductions() -> N
                rec("dip", "bird", 35.0, small)]
     text = render(records)
     # tv's mean over its three images is 27.33, but on NGR's two it is 31.00 < 32.00
-    assert "Ranking on our data on 2 images (baby, bird): ngr (32.00) > tv (31.00)" in text
+    assert ("Ranking on our data on 2 images (baby, bird): ngr (fast) (32.00) > tv (31.00)"
+            in text)
     assert "NGR − best competitor (tv): +1.00 dB" in text
     assert "dip (1); NGR − dip on the 1 image(s) both ran: -1.00 dB" in text
     assert "| dip [network.width=48] | 1 |" in text
+
+
+def test_report_keeps_ngr_presets_apart_and_hides_engine_options() -> None:
+    def rec(item: str, psnr: float, preset: str, method: str = "ngr",
+            overrides: tuple = ()) -> dict:
+        r = _record(RunSpec("table1", Case("set5", item, "random", 0.1), method,
+                            preset=preset if method == "ngr" else None, overrides=overrides),
+                    psnr)
+        r["settings"] = {"preset": preset} if method == "ngr" else {}
+        return r
+
+    engine = (("network.fused", True), ("network.compile", "reduce-overhead"))
+    records = [rec("baby", 26.0, "fast"), rec("bird", 27.0, "fast"),
+               rec("baby", 28.0, "paper", overrides=engine),
+               rec("baby", 25.0, "", "tctv"), rec("bird", 25.0, "", "tctv")]
+    text = render(records)
+    assert "| ngr (paper) | 1 | 28.00 |" in text  # engine options: same model, no brackets
+    assert "| ngr (fast) | 2 | 26.50 ± 0.50 |" in text
+    assert "Ranking on our data on 2 images (baby, bird): ngr (fast) (26.50) > tctv" in text
+    assert "ngr (fast) − best competitor (tctv): +1.50 dB" in text
+    assert "Not ranked, fewer images: ngr (paper) (1); ngr (fast) − ngr (paper)" in text
 

@@ -106,8 +106,26 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
         dataset = c["dataset"] if c["dataset"] != "hsi" else f"hsi/{c['item']}"
         variant = s.get("tags", {}).get("variant", "")
         out[(s["experiment"], dataset, c["degradation"], c["level"], variant)][
-            s["method"]].append(r)
+            _method_key(r)].append(r)
     return out
+
+
+def _method_key(record: dict[str, Any]) -> str:
+    """The row a record belongs to: the method, and for NGR its preset (``paper`` and
+    ``fast`` are different rows of one table)."""
+    method = record["spec"]["method"]
+    preset = (record.get("settings") or {}).get("preset") if method == "ngr" else None
+    return f"ngr ({preset})" if preset else method
+
+
+def _is_ngr(key: str) -> bool:
+    return key == "ngr" or key.startswith("ngr (")
+
+
+#: Settings that change how the network is evaluated, not the model or its float32 numbers
+#: beyond round-off (README "Engine options"): not shown as reductions.
+ENGINE_OPTIONS = frozenset({"network.fused", "network.compile", "network.channels_last",
+                            "network.deterministic"})
 
 
 def _reductions(experiment: str, record: dict[str, Any]) -> str:
@@ -119,7 +137,8 @@ def _reductions(experiment: str, record: dict[str, Any]) -> str:
     declared = {tuple(o) for tag, ovs in (exp.variants if exp else ()) if tag == variant
                 for o in ovs}
     extra = [f"{o[0]}={o[1]}" for o in spec.get("overrides", [])
-             if (o[0], o[1]) not in declared and o[0] != "warm_start"]
+             if (o[0], o[1]) not in declared and o[0] != "warm_start"
+             and o[0] not in ENGINE_OPTIONS]
     return f" [{', '.join(extra)}]" if extra else ""
 
 
@@ -136,8 +155,10 @@ def _ranking(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
             for m, recs in by_method.items()}
     if not psnr:
         return []
-    anchor = set(psnr["ngr"]) if "ngr" in psnr else max(
-        (set(v) for v in psnr.values()), key=len)
+    ngrs = [m for m in psnr if _is_ngr(m)]
+    # NGR's images anchor the ranking: those of the NGR row with the most (paper on a tie)
+    main = max(ngrs, key=lambda m: (len(psnr[m]), m.endswith("(paper)"))) if ngrs else None
+    anchor = set(psnr[main]) if main else max((set(v) for v in psnr.values()), key=len)
     full = [m for m in psnr if anchor <= set(psnr[m])]
     means = {m: float(np.mean([psnr[m][k] for k in anchor])) for m in full}
     ranking = sorted(means, key=lambda m: -means[m])
@@ -146,17 +167,22 @@ def _ranking(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
         f" ({', '.join(items)})" if len(items) <= 6 else "")
     lines = [f"Ranking on our data{where}: " + " > ".join(
         f"{m} ({means[m]:.2f})" for m in ranking)]
-    others = [m for m in ranking if m != "ngr"]
-    if "ngr" in means and others:
-        best = others[0]
-        lines.append(f"NGR − best competitor ({best}): {means['ngr'] - means[best]:+.2f} dB")
+    others = [m for m in ranking if not _is_ngr(m)]
+    def who(m: str) -> str:
+        return "NGR" if len(ngrs) == 1 else m
+
+    for m in ranking:
+        if _is_ngr(m) and others:
+            best = others[0]
+            lines.append(f"{who(m)} − best competitor ({best}): "
+                         f"{means[m] - means[best]:+.2f} dB")
     partial = [m for m in psnr if m not in full]
     for m in partial:
-        shared = sorted(set(psnr[m]) & set(psnr.get("ngr", {})))
-        if shared:
-            gap = float(np.mean([psnr["ngr"][k] - psnr[m][k] for k in shared]))
-            lines.append(f"Not ranked, fewer images: {m} ({len(psnr[m])}); NGR − {m} on the "
-                         f"{len(shared)} image(s) both ran: {gap:+.2f} dB")
+        shared = sorted(set(psnr[m]) & set(psnr[main])) if main else []
+        if shared and main is not None:
+            gap = float(np.mean([psnr[main][k] - psnr[m][k] for k in shared]))
+            lines.append(f"Not ranked, fewer images: {m} ({len(psnr[m])}); {who(main)} − {m} "
+                         f"on the {len(shared)} image(s) both ran: {gap:+.2f} dB")
         else:
             lines.append(f"Not ranked, fewer images: {m} ({len(psnr[m])})")
     return lines
@@ -203,12 +229,13 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                     if c.item != "*" and (item == "" or c.item == item)}
         n_items = len(declared) or max(
             len({r["spec"]["case"]["item"] for r in rs}) for rs in groups[key].values())
-        for method, recs in sorted(groups[key].items(), key=lambda kv: kv[0] != "ngr"):
+        for method, recs in sorted(groups[key].items(), key=lambda kv: not _is_ngr(kv[0])):
             whole = [r["result"]["whole_image"]["psnr"] for r in recs]
             ssim = [r["result"]["whole_image"].get("ssim") for r in recs]
             miss = [r["result"].get("missing_entries", {}).get("psnr") for r in recs]
             oracle = [(r.get("oracle_monitored") or {}).get("psnr") for r in recs]
-            paper = _paper_value(rows, experiment, base, item, degradation, level, method)
+            paper = _paper_value(rows, experiment, base, item, degradation, level,
+                                 recs[0]["spec"]["method"])
             mean = _mean(whole)
             covered = len({r["spec"]["case"]["item"] for r in recs})
             gap = f"{mean - paper:+.2f}" if (paper is not None and mean is not None) else "–"
@@ -216,10 +243,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                 gap = f"– ({covered} of {n_items} images)"
             its = sorted({r["iterations"] for r in recs})
             dev = sorted({r["device"] for r in recs})
-            preset = recs[0]["settings"].get("preset", "")
             lines.append(
-                f"| {method}{f' ({preset})' if method == 'ngr' else ''}"
-                f"{_label(experiment, recs)} | {len(recs)} | "
+                f"| {method}{_label(experiment, recs)} | {len(recs)} | "
                 f"{_stat(whole)} | {_stat(ssim)} | {_stat(miss)} | {_stat(oracle)} | "
                 f"{'–' if paper is None else f'{paper:.2f}'} | {gap} | "
                 f"{', '.join(map(str, its))} | {', '.join(dev)} | "
@@ -304,7 +329,8 @@ def _gradient_maps(by_method: dict[str, list[dict[str, Any]]], previews: Path,
     from ..figures import side_by_side
     from ..io import read_image
 
-    rec = next((r for r in by_method.get("ngr", []) if r.get("gradient_maps_at")), None)
+    rec = next((r for m, recs in by_method.items() if _is_ngr(m) for r in recs
+                if r.get("gradient_maps_at")), None)
     if rec is None:
         return None
     panels = [(f"iteration {it}", read_image(p).data) for it in rec["gradient_maps_at"]
