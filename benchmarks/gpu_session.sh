@@ -28,7 +28,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
 echo "== 1. CUDA tests"
-timeout "${TEST_S:-45}" python3 -m pytest -q -m cuda -p no:cacheprovider tests 2>&1 \
+timeout "${TEST_S:-60}" python3 -m pytest -q -m cuda -p no:cacheprovider tests 2>&1 \
   | tee "$OUT/cuda_tests.txt"
 
 echo "== 2. reference loop against the paper preset's CUDA-graph variants, 256x256x3"
