@@ -133,3 +133,47 @@ def test_deterministic_setting_changes_nothing_on_cpu():
     b = pyngr.inpaint(img * mask[..., None], mask, settings=det)
     np.testing.assert_array_equal(a, b)
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+# ------------------------------------------------------------------ default GPU engine
+def test_paper_preset_on_cuda_gets_the_fused_graph_engine_only_when_it_pays():
+    from pyngr import api
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")  # device types only: no GPU needed
+    s = api._settings_for("inpaint", "paper", None, cuda, None, None, channels=3)
+    assert s.network.fused and s.network.compile == "reduce-overhead"
+    plain = get_settings("inpaint", "paper", channels=3)
+    assert s.replace(network=plain.network) == plain  # nothing else changes
+    assert s.network == dataclasses.replace(plain.network, fused=True, compile="reduce-overhead")
+    # not on the CPU, not for short runs, not for fast, not for settings the caller passed
+    assert api._settings_for("inpaint", "paper", None, cpu, None, None, channels=3) == plain
+    short = api._settings_for("inpaint", "paper", None, cuda, 100, None, channels=3)
+    assert short.network == plain.network
+    fast = api._settings_for("inpaint", "fast", None, cuda, None, None, channels=3)
+    assert fast.network == get_settings("inpaint", "fast", channels=3).network
+    assert api._settings_for("inpaint", None, plain, cuda, None, None, channels=3) == plain
+    # the caller turns it off with an override
+    off = api._resolve("ngr", "inpaint", "paper", None, cuda, (3, 32, 32), None, None,
+                       overrides={"network.compile": "none"})
+    assert off.network.compile == "none"
+
+
+def test_a_failing_compile_falls_back_to_the_eager_network(monkeypatch):
+    from pyngr.errors import EngineWarning
+
+    img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    mask = np.random.default_rng(1).random((16, 16)) < 0.5
+    s = get_settings("inpaint", "fast").replace(iterations=3)
+    s = s.replace(network=dataclasses.replace(s.network, width=8, depth=2))
+    eager = pyngr.inpaint(img * mask[..., None], mask, settings=s)
+
+    def broken_compile(fn, **kw):
+        def run(*a, **k):
+            raise RuntimeError("Cannot find a working triton installation\nmore lines")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    compiled = s.replace(network=dataclasses.replace(s.network, compile="default"))
+    with pytest.warns(EngineWarning, match="torch.compile failed .*triton.*runs eagerly"):
+        out = pyngr.inpaint(img * mask[..., None], mask, settings=compiled)
+    np.testing.assert_array_equal(out, eager)

@@ -7,7 +7,8 @@ The ``ngr`` command line turns it into ``error: <message>`` and exit status 2.
 
 from __future__ import annotations
 
-__all__ = ["DeviceError", "InputError", "PyngrError", "ResourceError", "TilingWarning"]
+__all__ = ["DeviceError", "EngineWarning", "InputError", "PyngrError", "ResourceError",
+           "TilingWarning"]
 
 
 class PyngrError(Exception):
@@ -28,3 +29,8 @@ class ResourceError(PyngrError, MemoryError):
 
 class TilingWarning(UserWarning):
     """The input did not fit in memory as a whole and is restored in overlapping tiles."""
+
+
+class EngineWarning(UserWarning):
+    """An engine option could not be used (e.g. ``torch.compile`` failed) and the run goes on
+    without it: same model, slower."""

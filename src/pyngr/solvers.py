@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import EngineWarning
 from .networks import (
     GradientNetwork,
     GradientNetworkBatch,
@@ -551,7 +553,7 @@ def run_admm_batch(
         list(networks))
     if settings.network.compile != "none":  # compiled lazily, on the first call
         mode = None if settings.network.compile == "default" else settings.network.compile
-        forward = torch.compile(forward, mode=mode)
+        forward = _CompiledForward(forward, mode)
     recorders = [Recorder(settings.iterations, device=device, monitor=mon,
                           monitor_every=monitor_every, callbacks=tuple(cbs),
                           selection=settings.selection, window=settings.selection_window,
@@ -568,6 +570,35 @@ def run_admm_batch(
                           recorders)
     finally:
         torch.backends.cudnn.benchmark = previous
+
+
+class _CompiledForward:
+    """``torch.compile(forward)`` that runs ``forward`` eagerly, with an
+    :class:`~pyngr.errors.EngineWarning`, when compiling fails (no working Triton or C++
+    compiler, an unsupported platform): compilation happens at the first call, so a failure
+    there costs only speed. A failure after a successful first call is raised."""
+
+    def __init__(self, forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
+                 mode: str | None) -> None:
+        self.eager = forward
+        self.compiled: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = \
+            torch.compile(forward, mode=mode)
+        self.calls = 0
+
+    def __call__(self, gs: list[torch.Tensor]) -> list[torch.Tensor]:
+        self.calls += 1
+        if self.compiled is not None:
+            try:
+                return self.compiled(gs)
+            except Exception as exc:
+                if self.calls > 1:
+                    raise
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {first}); the "
+                              "network runs eagerly (same model, slower)", EngineWarning,
+                              stacklevel=3)
+                self.compiled = None
+        return self.eager(gs)
 
 
 def _admm_loop(schemes: list[Scheme],
