@@ -35,16 +35,15 @@ def _csv(text: str | None) -> list[str] | None:
 
 def _overrides(items: list[str]) -> dict[str, tuple[tuple[str, Any], ...]]:
     """``["dip:network.width=48", "iterations=10"]`` -> ``{"dip": ((path, value),), "*": ...}``."""
+    from ..presets import parse_override
+
     out: dict[str, tuple[tuple[str, Any], ...]] = {}
     for item in items:
-        target, eq, text = item.partition("=")
-        if not eq or not target:
+        target, eq, _ = item.partition("=")
+        if not eq or not target.strip():
             raise InputError(f"--set expects [METHOD:]path=VALUE, got {item!r}")
+        target, value = parse_override(item)
         method, colon, path = target.rpartition(":")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
         key = method if colon else "*"
         out[key] = (*out.get(key, ()), (path, value))
     return out
