@@ -1,7 +1,8 @@
 """Where a `paper` iteration spends its GPU time (for the next lent GPU; ~1 minute).
 
-Profiles whole `pyngr.inpaint` runs (256x256x3, SR 10%, `paper` preset, one monitoring
-point) after a warm-up run in the same process, for the engine variants given, and prints
+Profiles iterations n+1..2n of a `pyngr.inpaint` run (256x256x3, SR 10%, `paper` preset;
+the first n are the warm-up: set-up, cuDNN's search, compilation), for the engine variants
+given, and prints
 for each: wall ms per iteration, the GPU's busy ms per iteration (sum of kernel times: far
 below the wall time means launch-bound), host-device synchronisations per iteration (the
 loop should have none between monitoring points), and the top kernels by GPU time, as JSON
@@ -27,6 +28,7 @@ from torch.profiler import ProfilerActivity, profile
 import pyngr
 from pyngr.degradations import random_mask
 from pyngr.presets import get_settings
+from pyngr.solvers import IterationInfo
 
 VARIANTS = {
     "separate": {},
@@ -49,6 +51,30 @@ def emit(**kw: object) -> None:
     print(json.dumps(kw, default=str), flush=True)
 
 
+def profiled_run(obs: np.ndarray, mask: np.ndarray, settings: object, dev: str,
+                 n: int) -> tuple[profile, float]:
+    """Profile iterations n+1..2n of one run; the first n (set-up, parameter copies, cuDNN's
+    search, compilation) are the warm-up and stay out of the counts."""
+    cuda = dev.startswith("cuda")
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    prof = profile(activities=acts)
+    clock: dict[str, float] = {}
+
+    def window(info: IterationInfo) -> None:
+        if cuda:
+            torch.cuda.synchronize()
+        if info.iteration == n:
+            prof.start()
+            clock["start"] = time.perf_counter()
+        elif info.iteration == 2 * n:
+            clock["wall"] = time.perf_counter() - clock["start"]
+            prof.stop()
+
+    pyngr.inpaint(obs, mask, settings=settings.replace(iterations=2 * n),  # type: ignore[attr-defined]
+                  device=dev, monitor_every=n, callback=window)
+    return prof, clock["wall"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--variants", default="fused,fused-compiled")
@@ -64,19 +90,8 @@ def main() -> None:
         s = get_settings("inpaint", "paper")
         s = s.replace(network=dataclasses.replace(s.network, **VARIANTS[name]))
         dev = args.device
-        cuda = dev.startswith("cuda")
-        pyngr.inpaint(obs, mask, settings=s.replace(iterations=10), device=dev)  # warm-up
-        if cuda:
-            torch.cuda.synchronize()
         n = args.iterations
-        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-        with profile(activities=acts) as prof:
-            start = time.perf_counter()
-            pyngr.inpaint(obs, mask, settings=s.replace(iterations=n), device=dev,
-                          monitor_every=n)
-            if cuda:
-                torch.cuda.synchronize()
-            wall = time.perf_counter() - start
+        prof, wall = profiled_run(obs, mask, s, dev, n)
         averages = prof.key_averages()
         syncs = {e.key: round(e.count / n, 2) for e in averages
                  if "Synchronize" in e.key or e.key == "aten::_local_scalar_dense"}
@@ -90,7 +105,8 @@ def main() -> None:
              gpu_busy_ms_per_iteration=round(busy, 2),
              kernel_launches_per_iteration=round(sum(e.count for e in kernels) / n, 1),
              host_syncs_per_iteration=syncs,
-             note="wall includes profiler overhead")
+             note="wall includes profiler overhead; the syncs include the one of the "
+                  "monitoring point that closes the window")
         for kind, events in (("kernel", kernels), ("op", ops)):
             events.sort(key=lambda e: e.self_device_time_total, reverse=True)
             for e in events[: args.top]:
