@@ -73,6 +73,20 @@ def test_settings_of_a_run_record_repeat_the_run_and_set_changes_one(scene):
     assert first["network"].pop("deterministic") is False and third == first
 
 
+def test_denoise_settings_bring_their_noise_model(tmp_path):
+    rng = np.random.default_rng(0)
+    noisy = (rng.random((24, 20, 3)) * 0.8 + 0.1).astype(np.float32)
+    np.save(tmp_path / "noisy.npy", noisy)
+    base = ["denoise", str(tmp_path / "noisy.npy"), "-q", "--device", "cpu", "-n", "2",
+            "--set", "network.width=8"]
+    assert main([*base, "--noise", "gaussian", "-o", str(tmp_path / "a.npy")]) == 0
+    assert main([*base, "--settings", str(tmp_path / "a.npy.json"),
+                 "-o", str(tmp_path / "b.npy")]) == 0  # no --noise: the record's
+    rec = json.loads((tmp_path / "b.npy.json").read_text())
+    assert rec["inputs"]["noise"] == "gaussian" and rec["settings"]["admm"]["noise"] == "gaussian"
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
 def test_baseline_settings_file_names_its_method(scene):
     d, _, _ = scene
     base = ["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-q", "--device", "cpu"]

@@ -240,6 +240,16 @@ def _settings(path: Path | None, sets: list[str] | None,
     return Settings.from_dict(d), overrides, method
 
 
+def _noise_of(settings: Any) -> str:
+    """The noise model of denoising settings (NGR's in its ADMM, a baseline's its own), or
+    ``"mixed"``, the default, when there are none."""
+    if settings is None:
+        return "mixed"
+    found = getattr(getattr(settings, "admm", None), "noise", None) or getattr(
+        settings, "noise", None)
+    return str(found) if found in ("mixed", "gaussian") else "mixed"
+
+
 def _read(path: Path, key: str | None = None, gray: bool = False) -> Any:
     from .io import read_image
 
@@ -315,7 +325,8 @@ def inpaint(
 def denoise(
     image: Annotated[Path, typer.Argument(help="Noisy image, video (frames last) or HSI.")],
     output: OutOpt,
-    noise: Annotated[Noise, typer.Option(help="Noise model.")] = Noise.mixed,
+    noise: Annotated[Noise | None, typer.Option(
+        help="Noise model (default: mixed, or the one of --settings).")] = None,
     video: Annotated[bool, typer.Option(help="Reference video settings (Gaussian).")] = False,
     key: KeyOpt = None,
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
@@ -341,12 +352,13 @@ def denoise(
     _preflight(output, img.data, img, force)
     truth = _read(gt, key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
-    res = run(img.data, noise=noise.value, video=video, method=method,
+    model = noise.value if noise is not None else _noise_of(given)
+    res = run(img.data, noise=model, video=video, method=method,
               preset=preset.value if preset else None, iterations=iterations, device=device,
               seed=seed, progress=not quiet, ground_truth=truth, full_output=True, tile=tile,
               max_memory=max_memory, settings=given, overrides=overrides)
     metrics = _metrics(res.image, truth, None) if truth is not None else None
-    inputs = {"image": str(image), "noise": noise.value, "ground_truth": str(gt) if gt else None}
+    inputs = {"image": str(image), "noise": model, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
              [("noisy", img.data)], truth, force, quiet)
 
