@@ -24,7 +24,8 @@ import math
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -559,15 +560,24 @@ def run_admm_batch(
                           selection=settings.selection, window=settings.selection_window,
                           stop_tolerance=settings.stop_tolerance)
                  for mon, cbs in zip(monitors, callbacks, strict=True)]
-    if settings.network.deterministic:  # no algorithm search: the same run every time
-        with deterministic_algorithms():
-            return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
-                              recorders)
-    previous = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = previous or on_cuda  # only this flag, only for the loop
-    try:
+    with _loop_flags(settings.network.deterministic, on_cuda):
         return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
                           recorders)
+
+
+@contextmanager
+def _loop_flags(deterministic: bool, on_cuda: bool) -> Iterator[None]:
+    """The backend flags of the loop, restored after it: deterministic algorithms (no
+    algorithm search: the same run every time), or else on CUDA cuDNN's algorithm search
+    for the loop's fixed shapes (only this flag)."""
+    if deterministic:
+        with deterministic_algorithms():
+            yield
+        return
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = previous or on_cuda
+    try:
+        yield
     finally:
         torch.backends.cudnn.benchmark = previous
 

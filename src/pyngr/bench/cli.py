@@ -39,10 +39,10 @@ def _overrides(items: list[str]) -> dict[str, tuple[tuple[str, Any], ...]]:
 
     out: dict[str, tuple[tuple[str, Any], ...]] = {}
     for item in items:
-        target, eq, _ = item.partition("=")
-        if not eq or not target.strip():
-            raise InputError(f"--set expects [METHOD:]path=VALUE, got {item!r}")
-        target, value = parse_override(item)
+        try:
+            target, value = parse_override(item)
+        except InputError:
+            raise InputError(f"--set expects [METHOD:]path=VALUE, got {item!r}") from None
         method, colon, path = target.rpartition(":")
         key = method if colon else "*"
         out[key] = (*out.get(key, ()), (path, value))
