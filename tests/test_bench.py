@@ -274,3 +274,42 @@ def test_report_keeps_ngr_presets_apart_and_hides_engine_options() -> None:
     assert "ngr (fast) − best competitor (tctv): +1.50 dB" in text
     assert "Not ranked, fewer images: ngr (paper) (1); ngr (fast) − ngr (paper)" in text
 
+
+
+def test_variant_experiments_report_one_section_per_case(tmp_path: Path) -> None:
+    """fig12-fig14: a row per variant in one section, the spread over the variants computed
+    on the images every variant ran, and the sweep figure."""
+    exp = EXPERIMENTS["fig12"]
+    runs = exp.runs(datasets=("set5",), cases=("butterfly random 0.1", "bird random 0.1"),
+                    variants=("lambda_t=0.1", "lambda_t=5.0", "mu_max=2^4"))
+    assert {dict(r.tags)["variant"] for r in runs} == {"lambda_t=0.1", "lambda_t=5.0",
+                                                       "mu_max=2^4"}
+    assert all(len(r.overrides) == 1 for r in runs)
+    psnr = {("butterfly", "lambda_t=0.1"): 24.0, ("butterfly", "lambda_t=5.0"): 26.0,
+            ("butterfly", "mu_max=2^4"): 25.0, ("bird", "lambda_t=0.1"): 30.0}
+    records = []
+    for r in runs:
+        p = psnr.get((r.case.item, dict(r.tags)["variant"]))
+        if p is not None:
+            rec = _record(r, p)
+            rec["curve"] = [{"iteration": i, "psnr": p - 5 + i / 2} for i in (2, 4, 10)]
+            records.append(rec)
+    text = render(records, figures=tmp_path / "figs")
+    assert text.count("## fig12") == 1 and "| lambda_t=5.0 | ngr (fast) | 1 | 26.00 |" in text
+    assert "| lambda_t=0.1 | ngr (fast) | 2 | 27.00 ± 3.00 |" in text
+    # bird ran one variant only: the spread is over butterfly, 24 to 26
+    assert ("ngr (fast): final-iterate PSNR from 24.00 dB (lambda_t=0.1) to 26.00 dB "
+            "(lambda_t=5.0) over 3 variants, spread 2.00 dB (on the 1 image(s)") in text
+    assert (tmp_path / "figs" / "fig12_set5_random_0.1_variants.png").stat().st_size > 0
+    # a few categorical variants: PSNR read off the curves, a categorical figure
+    cold, warm = EXPERIMENTS["fig14"].runs()
+    recs = [_record(cold, 25.0), _record(warm, 25.5)]
+    for rec, p in zip(recs, (25.0, 25.5), strict=True):
+        rec["curve"] = [{"iteration": i, "psnr": p - 10 / i} for i in range(100, 1001, 100)]
+    text = render(recs, figures=tmp_path / "figs")
+    assert "pretrained on butterfly (ngr (fast)), monitored PSNR at iteration 100: 25.40" in text
+    assert "over 2 variants, spread 0.50 dB" in text
+    assert (tmp_path / "figs" / "fig14_set5_random_0.1_variants.png").exists()
+    assert (tmp_path / "figs" / "fig14_set5_random_0.1_curves.png").exists()
+    with pytest.raises(PyngrError, match="no variant 'lambda=1'"):
+        exp.runs(variants=("lambda=1",))

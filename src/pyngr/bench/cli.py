@@ -72,6 +72,9 @@ def run(
     limit: Annotated[int | None, typer.Option(help="Images per dataset.")] = None,
     cases: Annotated[str | None, typer.Option(
         help="Comma-separated substrings of case labels to keep, e.g. 'random 0.1'.")] = None,
+    variants: Annotated[str | None, typer.Option(
+        help="Comma-separated variant tags to keep (fig12-fig14), e.g. "
+             "'lambda_t=0.5,mu_max=2^4'; see --dry-run.")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="[METHOD:]dotted.path=VALUE settings override (JSON value), "
         "repeatable, e.g. dip:network.width=48.")] = None,
@@ -111,7 +114,8 @@ def run(
     specs = EXPERIMENTS[experiment].runs(methods=_csv(methods), seeds=seed_list,
                                          datasets=_csv(datasets), limit=limit, preset=preset,
                                          iterations=iterations, data=root, cases=_csv(cases),
-                                         overrides=_overrides(set_ or []))
+                                         overrides=_overrides(set_ or []),
+                                         variants=_csv(variants))
     st = Store(store)
     todo = pending(specs, st)
     typer.echo(f"{experiment}: {len(specs)} runs, {len(specs) - len(todo)} already in {store}, "
@@ -119,7 +123,7 @@ def run(
     if dry_run:
         for s in todo:
             typer.echo(json.dumps({"case": s.case.label, "method": s.method, "seed": s.seed,
-                                   "key": s.key}))
+                                   "variant": dict(s.tags).get("variant", ""), "key": s.key}))
         return
 
     def report(spec: Any, record: dict[str, Any]) -> None:

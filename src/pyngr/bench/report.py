@@ -134,10 +134,10 @@ def _reductions(experiment: str, record: dict[str, Any]) -> str:
     spec = record["spec"]
     exp = EXPERIMENTS.get(experiment)
     variant = spec.get("tags", {}).get("variant", "")
-    declared = {tuple(o) for tag, ovs in (exp.variants if exp else ()) if tag == variant
-                for o in ovs}
+    declared = [list(o) for tag, ovs in (exp.variants if exp else ()) if tag == variant
+                for o in ovs]  # lists: a value may be a dict (warm start), not hashable
     extra = [f"{o[0]}={o[1]}" for o in spec.get("overrides", [])
-             if (o[0], o[1]) not in declared and o[0] != "warm_start"
+             if list(o) not in declared and o[0] != "warm_start"
              and o[0] not in ENGINE_OPTIONS]
     return f" [{', '.join(extra)}]" if extra else ""
 
@@ -211,7 +211,16 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "crop), so there the gap is indicative only and the ranking on our data is the "
              "comparison. Settings that differ from a method's defaults are shown in "
              "brackets after its name.", ""]
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], str(k[3]), k[4])):
+    # experiments with variants (fig12-fig14): one section per case, a row per variant
+    swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
+    for key in [k for k in groups if k[4]]:
+        swept[key[:4]][key[4]] = groups.pop(key)
+    sections = sorted([*groups, *((*k, None) for k in swept)],
+                      key=lambda k: (k[0], k[1], k[2], str(k[3]), k[4] or ""))
+    for key in sections:
+        if key[4] is None:
+            lines += _variant_section(key[:4], swept[key[:4]], figures, link)
+            continue
         experiment, dataset, degradation, level, variant = key
         exp = EXPERIMENTS.get(experiment)
         rows = load_paper_table(paper_tables, exp.paper_table) if (
@@ -266,6 +275,167 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                     lines += ["", f"![estimated gradient maps]({link(made)})"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _title(key: tuple) -> str:
+    experiment, dataset, degradation, level = key[:4]
+    exp = EXPERIMENTS.get(experiment)
+    return f"{experiment}: {exp.title if exp else ''} — {dataset}, {degradation}" + (
+        f" {level}" if level is not None else "")
+
+
+def _variant_overrides(experiment: str) -> dict[str, tuple[tuple[str, Any], ...]]:
+    exp = EXPERIMENTS.get(experiment)
+    return {tag: tuple(ovs) for tag, ovs in (exp.variants if exp else ())}
+
+
+def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, Any]]]],
+                     figures: Path | None, link: Any) -> list[str]:
+    """One case of an experiment with variants (hyper-parameter values, backbones, warm
+    start): a row per variant and method, the spread over the variants, and figures (PSNR
+    against a swept value, or per variant; monitored PSNR curves)."""
+    experiment = key[0]
+    declared = _variant_overrides(experiment)
+    order = [v for v in declared if v in by_variant] + sorted(
+        v for v in by_variant if v not in declared)
+    title = _title(key)
+    lines = [f"## {title}", "",
+             "| variant | method | images | PSNR | SSIM | oracle PSNR | iterations | device "
+             "| s / image |", "|---|---|---|---|---|---|---|---|---|"]
+    methods: list[str] = []
+    for v in order:
+        for m, recs in sorted(by_variant[v].items(), key=lambda kv: not _is_ngr(kv[0])):
+            methods += [m] if m not in methods else []
+            lines.append(
+                f"| {v} | {m}{_label(experiment, recs)} | {len(recs)} | "
+                f"{_stat([r['result']['whole_image']['psnr'] for r in recs])} | "
+                f"{_stat([r['result']['whole_image'].get('ssim') for r in recs])} | "
+                f"{_stat([(r.get('oracle_monitored') or {}).get('psnr') for r in recs])} | "
+                f"{', '.join(map(str, sorted({r['iterations'] for r in recs})))} | "
+                f"{', '.join(sorted({r['device'] for r in recs}))} | "
+                f"{np.mean([r['wall_time_s'] for r in recs]):.0f} |")
+    lines.append("")
+    means = _variant_means(order, by_variant)
+    for m in methods:
+        got = {v: means[v][m] for v in order if m in means[v]}
+        if len(got) < 2:
+            continue
+        lo, hi = min(got, key=got.__getitem__), max(got, key=got.__getitem__)
+        lines.append(f"{m}: final-iterate PSNR from {got[lo][0]:.2f} dB ({lo}) to "
+                     f"{got[hi][0]:.2f} dB ({hi}) over {len(got)} variants, spread "
+                     f"{got[hi][0] - got[lo][0]:.2f} dB (on the {got[hi][1]} image(s) every "
+                     "variant ran)  ")
+    lines += _curve_points(order, by_variant)
+    if figures is not None:
+        name = "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
+        made = _sweep_plot(key, order, means, methods, Path(figures) / f"{name}_variants.png",
+                           title)
+        if made:
+            lines += ["", f"![PSNR per variant]({link(made)})"]
+        series = {f"{v} — {m}": recs for v in order for m, recs in by_variant[v].items()}
+        if len(series) <= 8:
+            made = _curves(series, Path(figures) / f"{name}_curves.png", title)
+            if made:
+                lines += ["", f"![PSNR curves]({link(made)})"]
+    lines.append("")
+    return lines
+
+
+def _variant_means(order: list[str], by_variant: dict[str, dict[str, list[dict[str, Any]]]]
+                   ) -> dict[str, dict[str, tuple[float, int, float | None]]]:
+    """variant -> method -> (mean final PSNR, images, mean oracle PSNR) over the images and
+    seeds that every variant of the method ran (so the variants compare like for like)."""
+    def ids(recs: list[dict[str, Any]]) -> set[tuple]:
+        return {(r["spec"]["case"]["item"], r["spec"]["seed"]) for r in recs}
+
+    common: dict[str, set[tuple]] = {}
+    for v in order:
+        for m, recs in by_variant[v].items():
+            common[m] = common[m] & ids(recs) if m in common else ids(recs)
+    out: dict[str, dict[str, tuple[float, int, float | None]]] = {}
+    for v in order:
+        out[v] = {}
+        for m, recs in by_variant[v].items():
+            keep = [r for r in recs if (r["spec"]["case"]["item"], r["spec"]["seed"])
+                    in common[m]]
+            if keep:
+                out[v][m] = (float(np.mean([r["result"]["whole_image"]["psnr"]
+                                            for r in keep])), len(keep),
+                             _mean([(r.get("oracle_monitored") or {}).get("psnr")
+                                    for r in keep]))
+    return out
+
+
+def _curve_points(order: list[str], by_variant: dict[str, dict[str, list[dict[str, Any]]]],
+                  ) -> list[str]:
+    """Monitored PSNR of each variant's first run at a quarter, half and the end of the run
+    (the paper's Fig. 14 reads its curves this way); for a few variants only."""
+    runs = [(v, m, recs[0]) for v in order for m, recs in by_variant[v].items()]
+    if not 2 <= len(runs) <= 4:
+        return []
+    out = []
+    for v, m, rec in runs:
+        curve = {p["iteration"]: p["psnr"] for p in rec.get("curve", []) if "psnr" in p}
+        if not curve:
+            continue
+        its = sorted(curve)
+        picks = sorted({min(its, key=lambda i, q=q: abs(i - q * its[-1]))
+                        for q in (0.1, 0.25, 0.5, 1.0)})
+        out.append(f"{v} ({m}), monitored PSNR at iteration " + ", ".join(
+            f"{i}: {curve[i]:.2f}" for i in picks) + " dB  ")
+    return ["", *out] if out else []
+
+
+def _sweep_plot(key: tuple, order: list[str],
+                means: dict[str, dict[str, tuple[float, int, float | None]]],
+                methods: list[str], path: Path, title: str) -> Path | None:
+    """PSNR against the swept value (one panel per swept setting, log axis) when every
+    variant sets one number; else PSNR per variant (categories, e.g. backbones)."""
+    from ..figures import _pyplot, _save
+
+    declared = _variant_overrides(key[0])
+    numeric: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for v in order:
+        ovs = declared.get(v, ())
+        if len(ovs) == 1 and isinstance(ovs[0][1], int | float):
+            numeric[ovs[0][0]].append((float(ovs[0][1]), v))
+    plt = _pyplot()
+    if numeric and sum(len(x) for x in numeric.values()) == len(order):
+        panels = [p for p in numeric if len(numeric[p]) >= 2]
+        if not panels:
+            return None
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6),
+                                 squeeze=False)
+        for ax, p in zip(axes[0], panels, strict=True):
+            pts = sorted(numeric[p])
+            for m in methods:
+                xy = [(x, means[v][m]) for x, v in pts if m in means[v]]
+                if not xy:
+                    continue
+                xs = [x for x, _ in xy]
+                ax.plot(xs, [t[0] for _, t in xy], "o-", label=f"{m} final iterate")
+                oracle = [(x, t[2]) for x, t in xy if t[2] is not None]
+                if oracle:
+                    ax.plot(*zip(*oracle, strict=True), "x:", alpha=0.6,
+                            label=f"{m} oracle (monitored)")
+            if max(x for x, _ in pts) / max(min(x for x, _ in pts), 1e-12) >= 10:
+                ax.set_xscale("log", base=2 if p.endswith("mu_max") else 10)
+            ax.set_xlabel(p)
+            ax.set_ylabel("PSNR (dB)")
+            ax.legend(fontsize=7)
+    else:
+        if len(order) < 2:
+            return None
+        fig, ax = plt.subplots(figsize=(max(4.5, 1.2 * len(order)), 3.6))
+        for k, m in enumerate(methods):
+            xs = [i for i, v in enumerate(order) if m in means[v]]
+            ax.plot([x + 0.08 * k for x in xs], [means[order[i]][m][0] for i in xs], "o",
+                    markersize=8, label=m)
+        ax.set_xticks(range(len(order)), order, fontsize=8)
+        ax.set_ylabel("final-iterate PSNR (dB)")
+        ax.legend(fontsize=7)
+    fig.suptitle(title[:100], fontsize=8)
+    return _save(fig, path)
 
 
 def _curves(by_method: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path | None:
