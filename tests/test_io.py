@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import os
 import struct
 import sys
 import zlib
@@ -19,15 +18,9 @@ import pyngr.io as pio
 from pyngr.errors import InputError
 from pyngr.io import ImageData, atomic_output, read_image, read_mask, write_image
 
+from .conftest import SHARED as _SHARED
 
-def _shared_data() -> Path:
-    here = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if here.exists():
-        return here
-    return Path(os.environ.get("PYNGR_SHARED_DATA", str(here)))
-
-
-SHARED = _shared_data()
+SHARED = _SHARED or Path("/nonexistent/shared/data")  # the tests below skip without it
 PAVIA = SHARED / "hsi" / "pavia_centre_crop_100x100x102.mat"
 CLAIRE = SHARED / "video" / "claire_qcif_gray_10f.mat"
 

@@ -593,15 +593,15 @@ class _CompiledForward:
         self.eager = forward
         self.compiled: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = \
             torch.compile(forward, mode=mode)
-        self.calls = 0
+        self.first = True
 
     def __call__(self, gs: list[torch.Tensor]) -> list[torch.Tensor]:
-        self.calls += 1
+        first, self.first = self.first, False
         if self.compiled is not None:
             try:
                 return self.compiled(gs)
             except Exception as exc:
-                if self.calls > 1:
+                if not first:
                     raise
                 first = (str(exc).strip().splitlines() or [""])[0][:200]
                 warnings.warn(f"torch.compile failed ({type(exc).__name__}: {first}); the "
