@@ -313,3 +313,19 @@ def test_variant_experiments_report_one_section_per_case(tmp_path: Path) -> None
     assert (tmp_path / "figs" / "fig14_set5_random_0.1_curves.png").exists()
     with pytest.raises(PyngrError, match="no variant 'lambda=1'"):
         exp.runs(variants=("lambda=1",))
+
+
+def test_report_states_the_spread_of_identical_repeats() -> None:
+    spec = RunSpec("table1", Case("set5", "bird", "random", 0.1))
+    again = RunSpec("fig14", spec.case, tags=(("variant", "random init"),))
+    other = RunSpec("table1", spec.case, overrides=(("admm.lambda_t", 2.0),))
+    recs = [_record(spec, 26.97), _record(again, 26.64), _record(other, 20.0)]
+    for r, threads in zip(recs, (1, 2, 2), strict=True):
+        r["case_key"], r["device_name"] = "k", f"cpu, {threads} threads"
+    recs[1]["settings"] = {"preset": "fast", "network": {"deterministic": True}}  # engine only
+    recs[2]["settings"] = {"preset": "fast", "admm": {"lambda_t": 2.0}}
+    text = render(recs)
+    assert ("1 case(s) ran more than once with identical input, seed and settings; their "
+            "final-iterate PSNR differs by up to 0.33 dB") in text
+    assert "26.97 / 26.64 dB on cpu, 1 threads; cpu, 2 threads" in text
+    assert "Repeats" not in render(recs[:1] + recs[2:])

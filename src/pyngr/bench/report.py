@@ -217,6 +217,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
         swept[key[:4]][key[4]] = groups.pop(key)
     sections = sorted([*groups, *((*k, None) for k in swept)],
                       key=lambda k: (k[0], k[1], k[2], str(k[3]), k[4] or ""))
+    lines += _repeat_spread(records)
     for key in sections:
         if key[4] is None:
             lines += _variant_section(key[:4], swept[key[:4]], figures, link)
@@ -275,6 +276,38 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                     lines += ["", f"![estimated gradient maps]({link(made)})"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _repeat_spread(records: list[dict[str, Any]]) -> list[str]:
+    """How far runs with identical input and settings land apart (another experiment's
+    run of the same case, another thread count or machine): the round-off spread that a
+    difference between variants or methods should exceed to mean anything."""
+    import json
+
+    def settings(r: dict[str, Any]) -> str:
+        st = {k: v for k, v in (r.get("settings") or {}).items()}
+        st["network"] = {k: v for k, v in (st.get("network") or {}).items()
+                         if f"network.{k}" not in ENGINE_OPTIONS}
+        return json.dumps(st, sort_keys=True, default=str)
+
+    same: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if r.get("case_key") and r.get("settings"):
+            same[(r["case_key"], r["spec"]["method"], settings(r))].append(r)
+    pairs = [g for g in same.values() if len(g) > 1]
+    if not pairs:
+        return []
+    gaps = [max(x["result"]["whole_image"]["psnr"] for x in g)
+            - min(x["result"]["whole_image"]["psnr"] for x in g) for g in pairs]
+    worst = pairs[int(np.argmax(gaps))]
+    where = sorted({x.get("device_name", x.get("device", "?")) for x in worst})
+    values = " / ".join(f"{x['result']['whole_image']['psnr']:.2f}" for x in worst)
+    return [f"Repeats: {len(pairs)} case(s) ran more than once with identical input, seed "
+            f"and settings; their final-iterate PSNR differs by up to {max(gaps):.2f} dB "
+            f"({worst[0]['spec']['method']} on {worst[0].get('data', '?')}: "
+            f"{values} dB on "
+            f"{'; '.join(where)}). Float round-off (thread count, kernels) grows over the "
+            "iterations of a network fit: differences between runs below this are noise.", ""]
 
 
 def _title(key: tuple) -> str:
