@@ -220,7 +220,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
     lines += _repeat_spread(records)
     for key in sections:
         if key[4] is None:
-            lines += _variant_section(key[:4], swept[key[:4]], figures, link)
+            lines += _variant_section(key[:4], swept[key[:4]], figures, previews, link)
             continue
         experiment, dataset, degradation, level, variant = key
         exp = EXPERIMENTS.get(experiment)
@@ -307,7 +307,8 @@ def _repeat_spread(records: list[dict[str, Any]]) -> list[str]:
             f"({worst[0]['spec']['method']} on {worst[0].get('data', '?')}: "
             f"{values} dB on "
             f"{'; '.join(where)}). Float round-off (thread count, kernels) grows over the "
-            "iterations of a network fit: differences between runs below this are noise.", ""]
+            "iterations of a network fit: a difference between runs smaller than this may "
+            "be noise.", ""]
 
 
 def _title(key: tuple) -> str:
@@ -323,7 +324,7 @@ def _variant_overrides(experiment: str) -> dict[str, tuple[tuple[str, Any], ...]
 
 
 def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, Any]]]],
-                     figures: Path | None, link: Any) -> list[str]:
+                     figures: Path | None, previews: Path | None, link: Any) -> list[str]:
     """One case of an experiment with variants (hyper-parameter values, backbones, warm
     start): a row per variant and method, the spread over the variants, and figures (PSNR
     against a swept value, or per variant; monitored PSNR curves)."""
@@ -370,6 +371,10 @@ def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, 
             made = _curves(series, Path(figures) / f"{name}_curves.png", title)
             if made:
                 lines += ["", f"![PSNR curves]({link(made)})"]
+        if previews is not None and len(series) <= 5:
+            made = _crops(series, Path(previews), Path(figures) / f"{name}_crops.png", title)
+            if made:
+                lines += ["", f"![results]({link(made)})"]
     lines.append("")
     return lines
 
