@@ -104,6 +104,26 @@ def test_memory_estimate_scales_with_pixels_and_bounds_the_feature_maps() -> Non
     assert estimate_memory((3, 128, 128), den).total > 0
 
 
+@pytest.mark.parametrize("arch", ["resnet", "plain"])
+def test_memory_estimate_of_full_resolution_backbones_profiles_a_small_input(arch: str) -> None:
+    """Their depth counts blocks, not scales: ten blocks once profiled a 2048x2048 input
+    (24 GiB, the Fig. 13 bench run was killed by the OOM killer)."""
+    from pyngr.presets import override
+
+    s = override(override(get_settings("inpaint", "fast", channels=3),
+                          "network.architecture", arch), "network.depth", 10)
+    seen: list[tuple[int, ...]] = []
+    hook = nn.modules.module.register_module_forward_pre_hook(
+        lambda _m, args: seen.append(tuple(args[0].shape)) if args else None)
+    try:
+        est = estimate_memory((3, 100, 100), s)
+    finally:
+        hook.remove()
+    assert max(shape[-1] for shape in seen) <= MIN_TILE + 2
+    # ten full-resolution blocks of 48 channels: more than their outputs, under 1 GiB
+    assert 10 * 48 * 100 * 100 * 4 < est.activations < 2**30
+
+
 def test_plan_tile_fits_the_budget_or_says_why_not() -> None:
     s = get_settings("inpaint", "fast")
     whole = estimate_memory((3, 600, 600), s).total

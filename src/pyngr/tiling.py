@@ -111,8 +111,13 @@ def _tensor_bytes(obj: object, seen: set[int]) -> int:
 
 
 def _probe_side(settings: object) -> int:
-    depth = int(getattr(getattr(settings, "network", None), "depth", 5))
-    return max(MIN_TILE, 2 ** (depth + 1))
+    """Side of the square the network is profiled on: large enough for its coarsest scale.
+    Full-resolution backbones (``resnet``, ``plain``) have none: their ``depth`` counts
+    blocks, and ``2**(depth + 1)`` would profile a 2048×2048 input for ten blocks."""
+    network = getattr(settings, "network", None)
+    if getattr(network, "architecture", "skip") in ("resnet", "plain"):
+        return MIN_TILE
+    return max(MIN_TILE, 2 ** (int(getattr(network, "depth", 5)) + 1))
 
 
 @functools.lru_cache(maxsize=32)
