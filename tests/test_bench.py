@@ -311,6 +311,18 @@ def test_variant_experiments_report_one_section_per_case(tmp_path: Path) -> None
     assert "over 2 variants, spread 0.50 dB" in text
     assert (tmp_path / "figs" / "fig14_set5_random_0.1_variants.png").exists()
     assert (tmp_path / "figs" / "fig14_set5_random_0.1_curves.png").exists()
+    # a run with settings beyond its variant's (a CPU reduction) is a row of its own
+    fig13 = EXPERIMENTS["fig13"]
+    pick = {"datasets": ("set5",), "cases": ("butterfly random 0.5",), "methods": ("ngr",),
+            "variants": ("skip", "plain")}
+    base = fig13.runs(**pick)
+    small = fig13.runs(**pick, overrides={"*": (("network.width", 24),)})
+    text = render([_record(base[0], 34.57), _record(small[0], 33.0),
+                   _record(small[1], 32.0)])
+    assert "| skip | ngr (fast) | 1 | 34.57 |" in text
+    assert "| skip | ngr (fast) [network.width=24] | 1 | 33.00 |" in text
+    assert ("ngr (fast) [network.width=24]: final-iterate PSNR from 32.00 dB (plain) to "
+            "33.00 dB (skip)") in text
     with pytest.raises(PyngrError, match="no variant 'lambda=1'"):
         exp.runs(variants=("lambda=1",))
 

@@ -329,6 +329,15 @@ def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, 
     start): a row per variant and method, the spread over the variants, and figures (PSNR
     against a swept value, or per variant; monitored PSNR curves)."""
     experiment = key[0]
+    # runs with other settings beyond the variant's (e.g. a CPU reduction) are other rows
+    regrouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for v, by_method in by_variant.items():
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m, recs in by_method.items():
+            for r in recs:
+                rows[f"{m}{_reductions(experiment, r)}"].append(r)
+        regrouped[v] = dict(rows)
+    by_variant = regrouped
     declared = _variant_overrides(experiment)
     order = [v for v in declared if v in by_variant] + sorted(
         v for v in by_variant if v not in declared)
@@ -341,7 +350,7 @@ def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, 
         for m, recs in sorted(by_variant[v].items(), key=lambda kv: not _is_ngr(kv[0])):
             methods += [m] if m not in methods else []
             lines.append(
-                f"| {v} | {m}{_label(experiment, recs)} | {len(recs)} | "
+                f"| {v} | {m} | {len(recs)} | "
                 f"{_stat([r['result']['whole_image']['psnr'] for r in recs])} | "
                 f"{_stat([r['result']['whole_image'].get('ssim') for r in recs])} | "
                 f"{_stat([(r.get('oracle_monitored') or {}).get('psnr') for r in recs])} | "
