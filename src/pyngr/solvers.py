@@ -603,8 +603,8 @@ class _CompiledForward:
             except Exception as exc:
                 if not first:
                     raise
-                first = (str(exc).strip().splitlines() or [""])[0][:200]
-                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {first}); the "
+                line = (str(exc).strip().splitlines() or [""])[0][:200]
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {line}); the "
                               "network runs eagerly (same model, slower)", EngineWarning,
                               stacklevel=3)
                 self.compiled = None
