@@ -23,8 +23,9 @@ from pyngr.degradations import (
 )
 from pyngr.errors import InputError
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PLRR = SHARED_DATA / "decloud" / "cloudmasks_plrr_512"
+from .conftest import SHARED
+
+PLRR = (SHARED or Path("/nonexistent/shared/data")) / "decloud" / "cloudmasks_plrr_512"
 
 
 def _image(shape=(20, 30, 10), seed=0):
@@ -183,7 +184,7 @@ def test_cloud_mask_unreadable(tmp_path):
         load_cloud_mask(tmp_path / "missing.png", (8, 8))
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+@pytest.mark.skipif(SHARED is None, reason="../shared/data not present")
 @pytest.mark.parametrize(("name", "fraction"), [("small", 0.103), ("large", 0.529)])
 def test_cloud_mask_plrr(name, fraction):
     path = PLRR / f"cloudmask_{name}.jpg"

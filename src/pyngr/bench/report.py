@@ -228,8 +228,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
             paper_tables and exp and exp.paper_table) else []
         item = dataset.split("/", 1)[1] if "/" in dataset else ""
         base = dataset.split("/", 1)[0]
-        title = f"{experiment}: {exp.title if exp else ''} — {dataset}, {degradation}" + (
-            f" {level}" if level is not None else "") + (f", {variant}" if variant else "")
+        title = _title(key) + (f", {variant}" if variant else "")
         lines += [f"## {title}", "",
                   "| method | images | PSNR | SSIM | PSNR missing | oracle PSNR | paper PSNR "
                   "| gap (dB) | iterations | device | s / image |",
@@ -261,7 +260,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
                 f"{np.mean([r['wall_time_s'] for r in recs]):.0f} |")
         lines += ["", *_ranking(groups[key])]
         if figures is not None:
-            name = "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
+            name = _figure_name(key)
             made = _curves(groups[key], Path(figures) / f"{name}_curves.png", title)
             if made:
                 lines += ["", f"![PSNR curves]({link(made)})"]
@@ -285,7 +284,7 @@ def _repeat_spread(records: list[dict[str, Any]]) -> list[str]:
     import json
 
     def settings(r: dict[str, Any]) -> str:
-        st = {k: v for k, v in (r.get("settings") or {}).items()}
+        st = dict(r.get("settings") or {})
         st["network"] = {k: v for k, v in (st.get("network") or {}).items()
                          if f"network.{k}" not in ENGINE_OPTIONS}
         return json.dumps(st, sort_keys=True, default=str)
@@ -316,6 +315,11 @@ def _title(key: tuple) -> str:
     exp = EXPERIMENTS.get(experiment)
     return f"{experiment}: {exp.title if exp else ''} — {dataset}, {degradation}" + (
         f" {level}" if level is not None else "")
+
+
+def _figure_name(key: tuple) -> str:
+    """File stem of a section's figures: its key's parts joined, ``/`` made ``-``."""
+    return "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
 
 
 def _variant_overrides(experiment: str) -> dict[str, tuple[tuple[str, Any], ...]]:
@@ -370,9 +374,9 @@ def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, 
                      "variant ran)  ")
     lines += _curve_points(order, by_variant)
     if figures is not None:
-        name = "_".join(str(x) for x in key if x not in (None, "")).replace("/", "-")
-        made = _sweep_plot(key, order, means, methods, Path(figures) / f"{name}_variants.png",
-                           title)
+        name = _figure_name(key)
+        made = _sweep_plot(declared, order, means, methods,
+                           Path(figures) / f"{name}_variants.png", title)
         if made:
             lines += ["", f"![PSNR per variant]({link(made)})"]
         series = {f"{v} — {m}": recs for v in order for m, recs in by_variant[v].items()}
@@ -415,8 +419,8 @@ def _variant_means(order: list[str], by_variant: dict[str, dict[str, list[dict[s
 
 def _curve_points(order: list[str], by_variant: dict[str, dict[str, list[dict[str, Any]]]],
                   ) -> list[str]:
-    """Monitored PSNR of each variant's first run at a quarter, half and the end of the run
-    (the paper's Fig. 14 reads its curves this way); for a few variants only."""
+    """Monitored PSNR of each variant's first run at a tenth, a quarter, half and the end
+    of the run (the paper's Fig. 14 reads its curves this way); for 2 to 4 runs only."""
     runs = [(v, m, recs[0]) for v in order for m, recs in by_variant[v].items()]
     if not 2 <= len(runs) <= 4:
         return []
@@ -433,14 +437,13 @@ def _curve_points(order: list[str], by_variant: dict[str, dict[str, list[dict[st
     return ["", *out] if out else []
 
 
-def _sweep_plot(key: tuple, order: list[str],
+def _sweep_plot(declared: dict[str, tuple[tuple[str, Any], ...]], order: list[str],
                 means: dict[str, dict[str, tuple[float, int, float | None]]],
                 methods: list[str], path: Path, title: str) -> Path | None:
     """PSNR against the swept value (one panel per swept setting, log axis) when every
     variant sets one number; else PSNR per variant (categories, e.g. backbones)."""
     from ..figures import _pyplot, _save
 
-    declared = _variant_overrides(key[0])
     numeric: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for v in order:
         ovs = declared.get(v, ())
