@@ -161,8 +161,7 @@ def run_case(name: str, data: Path, preset: str, iterations: int | None, device:
         and device != "cpu" else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} "
                                  "threads)",
         "result": metrics,
-        "result_is": "final iterate" if res.history.selection == "final" else
-        f"stable-iterate rule (iteration {res.history.selected_iteration})",
+        "result_is": res.history.result_is(),
         "final_iterate_psnr": res.history.records[-1].get("psnr"),
         "oracle_monitored_psnr": res.history.oracle,
         "settings": res.settings.to_dict(),

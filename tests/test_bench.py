@@ -147,6 +147,21 @@ def test_report_puts_paper_numbers_beside_ours(tmp_path: Path) -> None:
     assert "| 35.84 | -5.84 |" in text
     assert "| 19.68 | – (1 of 5 images) |" in text
 
+
+def test_report_keeps_min_loss_runs_apart_from_final_iterate_runs() -> None:
+    recs = []
+    for preset, selection, psnr in (("paper", "final", 23.5), ("paper", "min_loss", 25.0),
+                                    ("fast", "final", 24.0)):
+        r = _record(RunSpec("table1", Case("set5", "butterfly", "random", 0.1)), psnr)
+        r["settings"] = {"preset": preset, "selection": selection}
+        recs.append(r)
+    text = render(recs)
+    rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ngr")}
+    assert set(rows) == {"| ngr (paper)", "| ngr (paper, min-loss rule)", "| ngr (fast)"}
+    assert "| 25.00 |" in rows["| ngr (paper, min-loss rule)"]
+    assert "| 23.50 |" in rows["| ngr (paper)"]
+
+
 def test_ray_executor_runs_two_tiny_runs(data: Path, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     from pyngr.bench import run_ray

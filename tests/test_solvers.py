@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pyngr.errors import InputError
 from pyngr.networks import GradientNetwork
 from pyngr.operators import AXES, grad
 from pyngr.presets import (
@@ -217,6 +218,65 @@ def test_stable_selection_returns_the_least_changing_iterate():
     expected = float(torch.linalg.vector_norm(snapshots[30] - snapshots[20])
                      / torch.linalg.vector_norm(snapshots[30]))
     assert dict(final_hist.changes)[30] == pytest.approx(expected, rel=1e-5)
+
+
+def test_min_loss_selection_returns_the_iterate_before_a_late_jump():
+    """The "min_loss" rule keeps the iterate of the smallest network loss read every window
+    (and at the last iteration): a late jump of the loss (a collapse) does not reach the
+    result, a NaN loss is never kept, and ground truth plays no part."""
+    x0 = smooth_volume(c=3, h=16, w=16).float()
+    # loss read at iteration k (1-based); multiples of 10 are the checks
+    script = {10: 50.0, 20: 9.0, 30: 4.0, 40: 70.0, 50: float("nan"), 55: 6.0}
+    snapshots = {}
+
+    class Scripted(InpaintingScheme):
+        def __init__(self):
+            self.k, self.x, self.mu = 0, x0.clone(), 1.0
+
+        def network_loss(self, f):
+            return 0 * f.sum() + script.get(self.k + 1, 100.0)
+
+        def update(self, f):
+            self.k += 1
+            self.x = x0 + 0.01 * self.k
+            snapshots[self.k] = self.x.clone()
+
+        def estimate(self):
+            return self.x
+
+    st = get_settings("inpaint", "fast").replace(
+        iterations=55, selection="min_loss", selection_window=10,
+        network=NetworkSettings(width=8, depth=3, heads="shared"))
+    net = GradientNetwork(3, 16, 16, st.network, seed=0)
+    est, hist = run_admm(Scripted(), net, st, torch.Generator().manual_seed(0),
+                         monitor_every=5)
+    assert hist.selection == "min_loss" and hist.selected_iteration == 30
+    assert torch.equal(est, snapshots[30])
+    assert hist.result_is() == "min-loss rule (iteration 30)"
+    # a monitor with ground truth changes nothing about the choice
+    from pyngr.solvers import Monitor
+
+    far = Monitor(x0 + 0.55, lambda e, gt: {"psnr": -float((e - gt).abs().max())})
+    est2, hist2 = run_admm(Scripted(), net, st, torch.Generator().manual_seed(0),
+                           monitor_every=5, monitor=far)
+    assert hist2.selected_iteration == 30 and torch.equal(est2, snapshots[30])
+    assert hist2.oracle["iteration"] == 55  # the oracle would have taken the last one
+    # the last iteration counts too: its loss is the smallest here
+    script[55] = 1.0
+    est3, hist3 = run_admm(Scripted(), net, st, torch.Generator().manual_seed(0))
+    assert hist3.selected_iteration == 55 and torch.equal(est3, snapshots[55])
+
+
+def test_selection_must_be_a_known_rule():
+    with pytest.raises(InputError, match="selection must be one of"):
+        get_settings("inpaint", "fast").replace(selection="best")
+
+
+def test_paper_inpainting_returns_the_min_loss_iterate_and_fast_the_final_one():
+    assert get_settings("inpaint", "paper").selection == "min_loss"
+    assert get_settings("decloud", "paper").selection == "min_loss"
+    assert get_settings("inpaint", "fast").selection == "final"
+    assert get_settings("denoise", "paper", noise="gaussian").selection == "stable"
 
 
 def test_recorder_stops_when_the_estimate_settles() -> None:

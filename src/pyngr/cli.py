@@ -164,7 +164,7 @@ def _write_record(output: Path, task: str, inputs: dict[str, Any], result: Any,
         "settings": result.settings.to_dict(),
         "metrics": {
             "result": metrics,
-            "result_is": _which(result.history),
+            "result_is": result.history.result_is(),
             "oracle_monitored": hist.pop("oracle"),
             "note": "result: metrics of the returned image (chosen without ground truth); "
                     "oracle_monitored: the best monitored PSNR against ground truth (an "
@@ -190,18 +190,11 @@ def _summary(quiet: bool, output: Path, result: Any, metrics: dict[str, Any] | N
     if metrics:
         for region, vals in metrics.items():
             text = ", ".join(f"{k.upper()} {v:.4g}" for k, v in vals.items())
-            typer.echo(f"  {_which(h)}, {region.replace('_', ' ')}: {text}", err=True)
+            typer.echo(f"  {h.result_is()}, {region.replace('_', ' ')}: {text}", err=True)
         if h.oracle:
             typer.echo(f"  oracle (best monitored PSNR vs ground truth, not the result): "
                        f"{h.oracle['psnr']:.2f} dB at iteration {h.oracle['iteration']}",
                        err=True)
-
-
-def _which(h: Any) -> str:
-    """How the result was chosen, for labels."""
-    if h.selection == "stable":
-        return f"result (stable-iterate rule: iteration {h.selected_iteration})"
-    return "final iterate"
 
 
 def _settings(path: Path | None, sets: list[str] | None,

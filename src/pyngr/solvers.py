@@ -318,6 +318,15 @@ class History:
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]
 
+    def result_is(self) -> str:
+        """Which iterate the result is, for records and labels: ``"final iterate"``, or the
+        observation-only rule that chose it and its iteration."""
+        rule = {"stable": "stable-iterate rule", "min_loss": "min-loss rule"}.get(
+            self.selection)
+        if rule is None:
+            return "final iterate"
+        return f"{rule} (iteration {self.selected_iteration})"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "iterations": self.iterations,
@@ -357,10 +366,13 @@ class Recorder:
     Call :meth:`step` after each iteration and :meth:`finish` at the end. It keeps the
     :class:`History`, computes monitored metrics (ground truth, monitoring only) and calls the
     callbacks every ``monitor_every`` iterations and at the last one, and applies the
-    observation-only ``"stable"`` selection rule: every ``window`` iterations it measures the
-    relative change of the estimate since the previous check and keeps the estimate with the
-    smallest change. The relative changes are kept in ``History.changes`` whatever the
-    selection (observation-only: they let a rule be studied after the run).
+    observation-only selection rules: every ``window`` iterations (and at the last one),
+    ``"stable"`` measures the relative change of the estimate since the previous check and
+    keeps the estimate with the smallest change; ``"min_loss"`` keeps the estimate of the
+    iteration with the smallest network loss (the fit of the network's output to the
+    gradients of the current X: a late collapse of the network shows as a jump of it). The
+    relative changes are kept in ``History.changes`` whatever the selection
+    (observation-only: they let a rule be studied after the run).
 
     With ``stop_tolerance``, the same check also ends the run early once that relative
     change falls below the tolerance (an observation-only stopping rule: easy images stop
@@ -384,6 +396,8 @@ class Recorder:
         self.callbacks = callbacks
         self.window = max(1, int(window))
         self.stable = selection == "stable"
+        self.min_loss = selection == "min_loss"
+        self._best_loss = math.inf
         self.stop_tolerance = stop_tolerance
         self.history = History(device=str(self.device), selection=selection)
         self._previous: torch.Tensor | None = None
@@ -407,6 +421,13 @@ class Recorder:
         history = self.history
         history.iterations = k
         converged = False
+        loss_value: float | None = None
+        if self.min_loss and loss is not None and (k % self.window == 0 or k == self.n
+                                                   or last):
+            loss_value = float(loss())
+            if loss_value < self._best_loss:  # False for NaN: a diverged step is never kept
+                self._best_loss, self._chosen = loss_value, estimate().detach().clone()
+                history.selected_iteration = k
         if k % self.window == 0:
             est = estimate().detach()
             if self._previous is not None:
@@ -426,7 +447,8 @@ class Recorder:
             return False
         # Reading the loss waits for the device, so the clock is read after it (on CUDA
         # the time would otherwise miss the queued work).
-        loss_value = float(loss()) if loss is not None else math.nan
+        if loss_value is None:
+            loss_value = float(loss()) if loss is not None else math.nan
         if loss is None and self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = time.perf_counter() - self.start
@@ -484,7 +506,8 @@ def run_admm(
 
     The result is the final iterate, or with ``settings.selection == "stable"`` the iterate
     whose relative change over the last ``settings.selection_window`` iterations was the
-    smallest (checked every window; a rule on the iterates only).
+    smallest, or with ``"min_loss"`` the iterate whose network loss was the smallest
+    (both checked every window and at the last iteration; rules on the observation only).
     Callbacks are called every ``monitor_every`` iterations and at the last one; a callback
     returning ``True`` stops the run (the current iterate is then the final one). Their
     :meth:`IterationInfo.gradient_maps` is the network output F of the iteration.

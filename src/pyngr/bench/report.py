@@ -112,10 +112,16 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
 
 def _method_key(record: dict[str, Any]) -> str:
     """The row a record belongs to: the method, and for NGR its preset (``paper`` and
-    ``fast`` are different rows of one table)."""
+    ``fast`` are different rows of one table) and, where the result is the iterate of the
+    min-loss rule rather than the final one, that rule (runs of either kind are in the
+    store: the ``paper`` preset's default changed)."""
     method = record["spec"]["method"]
-    preset = (record.get("settings") or {}).get("preset") if method == "ngr" else None
-    return f"ngr ({preset})" if preset else method
+    settings = record.get("settings") or {}
+    preset = settings.get("preset") if method == "ngr" else None
+    if not preset:
+        return method
+    rule = ", min-loss rule" if settings.get("selection") == "min_loss" else ""
+    return f"ngr ({preset}{rule})"
 
 
 def _is_ngr(key: str) -> bool:
@@ -157,7 +163,7 @@ def _ranking(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
         return []
     ngrs = [m for m in psnr if _is_ngr(m)]
     # NGR's images anchor the ranking: those of the NGR row with the most (paper on a tie)
-    main = max(ngrs, key=lambda m: (len(psnr[m]), m.endswith("(paper)"))) if ngrs else None
+    main = max(ngrs, key=lambda m: (len(psnr[m]), m.startswith("ngr (paper"))) if ngrs else None
     anchor = set(psnr[main]) if main else max((set(v) for v in psnr.values()), key=len)
     full = [m for m in psnr if anchor <= set(psnr[m])]
     means = {m: float(np.mean([psnr[m][k] for k in anchor])) for m in full}
@@ -200,7 +206,9 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
 
     groups = _group(records)
     lines = ["# pyngr benchmark report", "",
-             "Final-iterate metrics (NGR denoising: its observation-only stable-iterate rule), "
+             "Final-iterate metrics (NGR denoising: its observation-only stable-iterate rule; "
+             "rows marked min-loss rule: the iterate of smallest network loss, also "
+             "observation-only), "
              "PSNR/SSIM per channel on 8-bit values averaged over channels (SPEC section 6), "
              "mean ± std over images and seeds. *Oracle* is the best PSNR monitored against "
              "ground truth during the run: the reference code reports that number; here it "

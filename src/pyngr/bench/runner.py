@@ -193,8 +193,7 @@ def _record(spec: RunSpec, case: Any, res: Any, wall: float, dev: str,
         "data": case.note,
         "task": case.task,
         "result": metrics,
-        "result_is": "final iterate" if h.selection == "final"
-        else f"stable-iterate rule (iteration {h.selected_iteration})",
+        "result_is": h.result_is(),
         "oracle_monitored": h.oracle,
         "curve": [{k: r[k] for k in ("iteration", "psnr", "loss") if k in r}
                   for r in h.records],
