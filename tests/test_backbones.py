@@ -276,7 +276,9 @@ def test_settings_json_round_trip_with_backbone_and_init_weights(tmp_path):
     again = Settings.from_json(s.to_json())
     assert again == s
     assert again.network.architecture == "resnet" and again.init_weights == s.init_weights
-    assert Settings.from_dict(get_settings("inpaint").to_dict()).init_weights is None
+    assert Settings.from_dict(get_settings("inpaint").to_dict()).init_weights == "pyngr:auto"
+    assert get_settings("inpaint", channels=1).init_weights is None
+    assert get_settings("inpaint", "paper").init_weights is None
     # settings saved before these fields existed still load (defaults)
     old = get_settings("denoise").to_dict()
     del old["init_weights"], old["network"]["architecture"]
@@ -373,3 +375,50 @@ def test_saved_state_round_trips_through_a_file(tmp_path: Path):
     load_network_state(b, path)
     g = a.make_input(torch.Generator().manual_seed(0))
     assert torch.equal(a(g), b(g))
+
+
+def test_fast_rgb_inpainting_starts_from_the_bundled_weights():
+    """``fast`` RGB inpainting loads the bundled weights (known answer: the first network
+    output is the bundled network's on the run's input); other networks start cold."""
+    from pyngr.data import bundled_weights
+
+    rng = np.random.default_rng(0)
+    img = rng.random((24, 24, 3)).astype(np.float32)
+    mask = rng.random((24, 24)) < 0.4
+    s = get_settings("inpaint", "fast", channels=3).replace(iterations=1)
+    s = s.replace(network=dataclasses.replace(s.network, input_noise=0.0))
+    assert s.init_weights == "pyngr:auto"
+    maps: list[np.ndarray] = []
+    r = pyngr.inpaint(img, mask, settings=s, device="cpu", full_output=True,
+                      callback=lambda i: maps.append(i.gradient_maps()))
+    assert r.history.warm_start == "pyngr:fast_rgb_inpaint"
+    assert r.settings.init_weights == "pyngr:auto"  # what the run record repeats
+    bundled = GradientNetwork(3, 24, 24, s.network, seed=1)
+    bundled.load_state_dict(torch.load(bundled_weights("pyngr:fast_rgb_inpaint"),
+                                       weights_only=True))
+    with torch.no_grad():
+        expected = bundled(first_input(bundled, s.seed)).numpy()
+    np.testing.assert_allclose(maps[0], expected, rtol=1e-5, atol=1e-6)
+    cold_maps: list[np.ndarray] = []
+    cold = pyngr.inpaint(img, mask, settings=s.replace(init_weights=None), device="cpu",
+                         full_output=True, callback=lambda i: cold_maps.append(i.gradient_maps()))
+    assert cold.history.warm_start is None
+    assert np.abs(cold_maps[0] - maps[0]).max() > 1e-3  # not vacuous: random weights differ
+    # another width or channel count: random weights, no error
+    narrow = s.replace(network=dataclasses.replace(s.network, width=8))
+    assert pyngr.inpaint(img, mask, settings=narrow, device="cpu",
+                         full_output=True).history.warm_start is None
+    grey = pyngr.inpaint(img[..., 0], mask, settings=get_settings("inpaint", "fast",
+                         channels=1).replace(iterations=1), device="cpu", full_output=True)
+    assert grey.history.warm_start is None
+
+
+def test_bundled_weights_errors_are_one_line():
+    img, mask = data()
+    s = tiny_settings(iterations=1)
+    with pytest.raises(InputError, match="no bundled weights 'pyngr:nope'"):
+        pyngr.inpaint(img, mask, settings=s.replace(init_weights="pyngr:nope"), device="cpu")
+    with pytest.raises(InputError, match="init_weights=null") as err:
+        pyngr.inpaint(img, mask, settings=s.replace(init_weights="pyngr:fast_rgb_inpaint"),
+                      device="cpu")
+    assert "\n" not in str(err.value)

@@ -46,6 +46,7 @@ torch.Size([3, 3, 20, 30])
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from collections.abc import Iterator, Mapping
@@ -55,6 +56,7 @@ from typing import IO, Any
 import torch
 from torch import nn
 
+from .data import AUTO_WEIGHTS, BUNDLED_PREFIX, FAST_RGB_WEIGHTS, bundled_weights
 from .errors import InputError
 from .presets import ARCHITECTURES, NetworkSettings
 
@@ -72,6 +74,7 @@ __all__ = [
     "deterministic_algorithms",
     "input_grid",
     "load_network_state",
+    "warm_start_for",
 ]
 
 
@@ -605,8 +608,9 @@ def load_network_state(network: nn.Module,
 
     The file must hold the ``state_dict`` of a network with the same architecture, width,
     depth and channel counts (the image size may differ: the weights do not depend on it), as
-    ``Result.network_state`` of an earlier run. Every problem raises a one-line
-    :class:`~pyngr.errors.InputError`.
+    ``Result.network_state`` of an earlier run. ``path`` may also name bundled weights,
+    ``"pyngr:fast_rgb_inpaint"`` (:func:`pyngr.data.bundled_weights`). Every problem raises
+    a one-line :class:`~pyngr.errors.InputError`.
 
     Examples
     --------
@@ -622,6 +626,11 @@ def load_network_state(network: nn.Module,
     """
     name = f"init_weights file {os.fspath(path)!r}" if isinstance(path, str | os.PathLike) \
         else "init_weights"
+    hint = ""
+    if isinstance(path, str) and path.startswith(BUNDLED_PREFIX):  # "pyngr:fast_rgb_inpaint"
+        name = f"bundled weights {path!r}"
+        hint = "; init_weights=None (--set init_weights=null) starts from random weights"
+        path = bundled_weights(path)
     try:
         state: Any = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
@@ -643,10 +652,40 @@ def load_network_state(network: nn.Module,
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
         raise InputError(f"{name} does not fit the network (other architecture, depth or "
-                         f"heads?): parameter names {', '.join(parts)}")
+                         f"heads?): parameter names {', '.join(parts)}{hint}")
     for k, v in own.items():
         if tuple(state[k].shape) != tuple(v.shape):
             raise InputError(f"{name} does not fit the network (other width or channel "
                              f"count?): {k} has shape {tuple(state[k].shape)} in the file, "
-                             f"{tuple(v.shape)} here")
+                             f"{tuple(v.shape)} here{hint}")
     network.load_state_dict(state, strict=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _file_shapes(path: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return tuple(sorted((k, tuple(v.shape)) for k, v in state.items()))
+
+
+def warm_start_for(network: nn.Module,
+                   init_weights: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """What ``Settings.init_weights`` loads into ``network``: None (random initialisation),
+    the given file or bundled name, or for ``"pyngr:auto"`` (the ``fast`` preset's RGB
+    inpainting default) the bundled ``"pyngr:fast_rgb_inpaint"`` weights when they fit this
+    network (the ``fast`` network on 3 channels), else None.
+
+    Examples
+    --------
+    >>> from pyngr.presets import get_settings
+    >>> s = get_settings("inpaint", "fast", channels=3)
+    >>> s.init_weights
+    'pyngr:auto'
+    >>> warm_start_for(GradientNetwork(3, 32, 32, s.network, seed=0), s.init_weights)
+    'pyngr:fast_rgb_inpaint'
+    >>> print(warm_start_for(GradientNetwork(1, 32, 32, s.network, seed=0), s.init_weights))
+    None
+    """
+    if not (isinstance(init_weights, str) and init_weights == AUTO_WEIGHTS):
+        return init_weights
+    own = tuple(sorted((k, tuple(v.shape)) for k, v in network.state_dict().items()))
+    return FAST_RGB_WEIGHTS if own == _file_shapes(bundled_weights(FAST_RGB_WEIGHTS)) else None

@@ -35,6 +35,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .data import AUTO_WEIGHTS
 from .errors import InputError
 
 __all__ = [
@@ -212,6 +213,10 @@ class Settings:
     run, saved with ``torch.save``), loaded into the network after its seeded initialisation,
     before the first iteration. It must come from a network with the same architecture, width,
     depth, heads and channel count; the image size may differ. None: random initialisation.
+    ``"pyngr:fast_rgb_inpaint"`` names the bundled weights of the ``fast`` RGB inpainting
+    network fitted on another image (:mod:`pyngr.data`); ``"pyngr:auto"``, the ``fast``
+    preset's RGB inpainting default, loads them when they fit the network and starts from
+    random weights otherwise (a changed width or depth, another channel count).
 
     ``tile`` (pixels per side) restores the image in overlapping ``tile``×``tile`` tiles,
     each as an image of its own, blended over ``tile_overlap`` pixels
@@ -332,11 +337,14 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
         else:
             admm = DenoisingADMM(noise="gaussian", sparse_weight=4.0, alpha=1.0, rho=1.05,
                                  beta=150.0, gamma=150.0, mu_hv_max=0.16, mu_t_max=0.4)
+    init_weights = None
     if preset == "fast":
         net = dataclasses.replace(net, **_FAST_NET)
         iterations = _FAST_ITERATIONS[task]
+        if task == "inpaint" and channels == 3:
+            init_weights = AUTO_WEIGHTS
     return Settings(task=task, preset=preset, iterations=iterations, admm=admm,  # type: ignore[arg-type]
-                    network=net, optimizer=opt,
+                    network=net, optimizer=opt, init_weights=init_weights,
                     selection=_SELECTION[task] if preset == "paper" or task == "denoise"
                     else "final")
 

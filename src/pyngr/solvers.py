@@ -21,6 +21,7 @@ at monitoring points.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -39,6 +40,7 @@ from .networks import (
     deterministic_algorithms,
     device_generator,
     load_network_state,
+    warm_start_for,
 )
 from .operators import AXES, fft_solve, grad, grad_adjoint, normal_operator_spectrum
 from .presets import DenoisingADMM, InpaintingADMM, Settings
@@ -300,7 +302,8 @@ class History:
 
     ``oracle`` holds the best monitored PSNR against ground truth and its iteration when
     ground truth was given: an *oracle* figure, for reporting beside the honest final-iterate
-    number only; it never chose the result.
+    number only; it never chose the result. ``warm_start`` names the weights the network
+    started from (None: random initialisation).
     """
 
     iterations: int = 0
@@ -314,6 +317,7 @@ class History:
     selected_iteration: int = 0
     tiles: list[dict[str, Any]] = field(default_factory=list)
     changes: list[tuple[int, float]] = field(default_factory=list)
+    warm_start: str | None = None
 
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]
@@ -340,6 +344,7 @@ class History:
             "selected_iteration": self.selected_iteration,
             "tiles": self.tiles,
             "changes": self.changes,
+            "warm_start": self.warm_start,
             "records": self.records,
         }
 
@@ -512,7 +517,8 @@ def run_admm(
     returning ``True`` stops the run (the current iterate is then the final one). Their
     :meth:`IterationInfo.gradient_maps` is the network output F of the iteration.
     With ``settings.init_weights`` the network's weights are first replaced by the saved
-    ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`).
+    ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`; ``"pyngr:auto"``:
+    the bundled ``fast`` RGB weights where they fit, :func:`pyngr.networks.warm_start_for`).
     The network is trained in place: after the run it holds the final weights.
     """
     return run_admm_batch([scheme], [network], settings, [generator],
@@ -559,9 +565,10 @@ def run_admm_batch(
         raise ValueError("run_admm_batch needs as many schemes, networks and generators (>0)")
     monitors = list(monitors) if monitors is not None else [None] * k_count
     callbacks = list(callbacks) if callbacks is not None else [()] * k_count
-    if settings.init_weights is not None:
+    warm = warm_start_for(networks[0], settings.init_weights)
+    if warm is not None:
         for net in networks:
-            load_network_state(net, settings.init_weights)
+            load_network_state(net, warm)
     device = schemes[0].x.device
     on_cuda = device.type == "cuda"
     # On CUDA: Adam's fused kernel (one launch for all parameters instead of one per group
@@ -583,6 +590,8 @@ def run_admm_batch(
                           selection=settings.selection, window=settings.selection_window,
                           stop_tolerance=settings.stop_tolerance)
                  for mon, cbs in zip(monitors, callbacks, strict=True)]
+    for rec in recorders:
+        rec.history.warm_start = None if warm is None else os.fspath(warm)
     with _loop_flags(settings.network.deterministic, on_cuda):
         return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
                           recorders)
