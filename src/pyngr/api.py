@@ -505,6 +505,7 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
         acc[:, ys, xs] += est * wt
         weight[ys, xs] += wt
         history.iterations = max(history.iterations, hist.iterations)
+        history.warm_start = hist.warm_start  # the same for every tile (same network)
         history.tiles.append({"box": [ys.start, ys.stop, xs.start, xs.stop],
                               "iterations": hist.iterations, "wall_time": hist.wall_time,
                               "stop_reason": hist.stop_reason,

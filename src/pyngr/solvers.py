@@ -371,13 +371,13 @@ class Recorder:
     Call :meth:`step` after each iteration and :meth:`finish` at the end. It keeps the
     :class:`History`, computes monitored metrics (ground truth, monitoring only) and calls the
     callbacks every ``monitor_every`` iterations and at the last one, and applies the
-    observation-only selection rules: every ``window`` iterations (and at the last one),
-    ``"stable"`` measures the relative change of the estimate since the previous check and
-    keeps the estimate with the smallest change; ``"min_loss"`` keeps the estimate of the
-    iteration with the smallest network loss (the fit of the network's output to the
-    gradients of the current X: a late collapse of the network shows as a jump of it). The
-    relative changes are kept in ``History.changes`` whatever the selection
-    (observation-only: they let a rule be studied after the run).
+    observation-only selection rules: every ``window`` iterations ``"stable"`` measures the
+    relative change of the estimate since the previous check and keeps the estimate with the
+    smallest change; ``"min_loss"`` (every ``window`` iterations and at the last one) keeps
+    the estimate of the iteration with the smallest network loss (the fit of the network's
+    output to the gradients of the current X: a late collapse of the network shows as a
+    jump of it). The relative changes are kept in ``History.changes`` whatever the
+    selection (observation-only: they let a rule be studied after the run).
 
     With ``stop_tolerance``, the same check also ends the run early once that relative
     change falls below the tolerance (an observation-only stopping rule: easy images stop
@@ -511,8 +511,9 @@ def run_admm(
 
     The result is the final iterate, or with ``settings.selection == "stable"`` the iterate
     whose relative change over the last ``settings.selection_window`` iterations was the
-    smallest, or with ``"min_loss"`` the iterate whose network loss was the smallest
-    (both checked every window and at the last iteration; rules on the observation only).
+    smallest (checked every window), or with ``"min_loss"`` the iterate whose network loss
+    was the smallest (checked every window and at the last iteration); both are rules on
+    the observation only.
     Callbacks are called every ``monitor_every`` iterations and at the last one; a callback
     returning ``True`` stops the run (the current iterate is then the final one). Their
     :meth:`IterationInfo.gradient_maps` is the network output F of the iteration.
