@@ -218,7 +218,10 @@ def test_demo_writes_everything(tmp_path, capsys):
             "restored.png.json"} <= names
     record = json.loads((out / "restored.png.json").read_text())
     assert "biharmonic_missing_entries" in record["metrics"]["result"]
-    assert "figure" in capsys.readouterr().err
+    # the default RGB preset starts from the bundled weights, and says so
+    assert record["run"]["warm_start"] == "pyngr:fast_rgb_inpaint"
+    err = capsys.readouterr().err
+    assert "figure" in err and "from weights pyngr:fast_rgb_inpaint" in err
 
 
 def test_version(capsys):

@@ -184,9 +184,10 @@ def _summary(quiet: bool, output: Path, result: Any, metrics: dict[str, Any] | N
     if quiet:
         return
     h = result.history
+    warm = f", from weights {h.warm_start}" if getattr(h, "warm_start", None) else ""
     typer.echo(f"wrote {output}  ({h.iterations} iterations, {h.wall_time:.1f} s, "
-               f"{h.wall_time / max(h.iterations, 1) * 1000:.0f} ms/iteration, {h.device})",
-               err=True)
+               f"{h.wall_time / max(h.iterations, 1) * 1000:.0f} ms/iteration, {h.device}"
+               f"{warm})", err=True)
     if metrics:
         for region, vals in metrics.items():
             text = ", ".join(f"{k.upper()} {v:.4g}" for k, v in vals.items())
