@@ -148,16 +148,21 @@ def test_report_puts_paper_numbers_beside_ours(tmp_path: Path) -> None:
     assert "| 19.68 | – (1 of 5 images) |" in text
 
 
-def test_report_keeps_min_loss_runs_apart_from_final_iterate_runs() -> None:
+def test_report_keeps_rules_and_warm_starts_on_rows_of_their_own() -> None:
     recs = []
-    for preset, selection, psnr in (("paper", "final", 23.5), ("paper", "min_loss", 25.0),
-                                    ("fast", "final", 24.0)):
-        r = _record(RunSpec("table1", Case("set5", "butterfly", "random", 0.1)), psnr)
-        r["settings"] = {"preset": preset, "selection": selection}
+    for preset, selection, psnr, weights in (
+            ("paper", "final", 23.5, None), ("paper", "min_loss", 25.0, None),
+            ("fast", "final", 24.0, None), ("fast", "final", 24.5, "pyngr:fast_rgb_inpaint")):
+        overrides = (("init_weights", weights),) if weights else ()
+        r = _record(RunSpec("table1", Case("set5", "butterfly", "random", 0.1),
+                            overrides=overrides), psnr)
+        r["settings"] = {"preset": preset, "selection": selection, "init_weights": weights}
         recs.append(r)
     text = render(recs)
     rows = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ngr")}
-    assert set(rows) == {"| ngr (paper)", "| ngr (paper, min-loss rule)", "| ngr (fast)"}
+    assert set(rows) == {"| ngr (paper)", "| ngr (paper, min-loss rule)", "| ngr (fast)",
+                         "| ngr (fast, from pyngr:fast_rgb_inpaint)"}
+    assert "| 24.50 |" in rows["| ngr (fast, from pyngr:fast_rgb_inpaint)"]
     assert "| 25.00 |" in rows["| ngr (paper, min-loss rule)"]
     assert "| 23.50 |" in rows["| ngr (paper)"]
 

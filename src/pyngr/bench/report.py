@@ -112,16 +112,21 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
 
 def _method_key(record: dict[str, Any]) -> str:
     """The row a record belongs to: the method, and for NGR its preset (``paper`` and
-    ``fast`` are different rows of one table) and, where the result is the iterate of the
-    min-loss rule rather than the final one, that rule (runs of either kind are in the
-    store: the ``paper`` preset's default changed)."""
+    ``fast`` are different rows of one table), the min-loss rule where it chose the result
+    rather than the final iterate, and the weights the network started from where they were
+    not random (runs of each kind are in the store: defaults changed)."""
     method = record["spec"]["method"]
     settings = record.get("settings") or {}
     preset = settings.get("preset") if method == "ngr" else None
     if not preset:
         return method
-    rule = ", min-loss rule" if settings.get("selection") == "min_loss" else ""
-    return f"ngr ({preset}{rule})"
+    extra = ""
+    if settings.get("selection") == "min_loss":
+        extra += ", min-loss rule"
+    weights = settings.get("init_weights")
+    if weights:  # a bundled name is shown; a file of a fig14 run is a scratch path
+        extra += f", from {weights}" if str(weights).startswith("pyngr:") else ", warm start"
+    return f"ngr ({preset}{extra})"
 
 
 def _is_ngr(key: str) -> bool:
@@ -143,8 +148,8 @@ def _reductions(experiment: str, record: dict[str, Any]) -> str:
     declared = [list(o) for tag, ovs in (exp.variants if exp else ()) if tag == variant
                 for o in ovs]  # lists: a value may be a dict (warm start), not hashable
     extra = [f"{o[0]}={o[1]}" for o in spec.get("overrides", [])
-             if list(o) not in declared and o[0] != "warm_start"
-             and o[0] not in ENGINE_OPTIONS]
+             if list(o) not in declared and o[0] not in ("warm_start", "init_weights")
+             and o[0] not in ENGINE_OPTIONS]  # the weights are in the row's name
     return f" [{', '.join(extra)}]" if extra else ""
 
 
