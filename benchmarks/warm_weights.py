@@ -58,7 +58,9 @@ def main() -> None:
     args = ap.parse_args()
     img = _image(args.image)
     mask = random_mask(img.shape, args.rate, seed=args.mask_seed)
-    settings = get_settings("inpaint", "fast", channels=3).replace(iterations=args.iterations)
+    # from random weights: the preset's default would start from the bundled file itself
+    settings = get_settings("inpaint", "fast", channels=3).replace(iterations=args.iterations,
+                                                                   init_weights=None)
     t0 = time.perf_counter()
     res = pyngr.inpaint(np.where(mask, img, 0).astype(img.dtype), mask, settings=settings,
                         device=args.device, ground_truth=img, full_output=True)

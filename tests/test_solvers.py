@@ -173,6 +173,15 @@ def test_network_fits_gradients_during_admm():
     assert losses[-1] < 0.5 * losses[0]
 
 
+def _scripted_run_setup(task: str, side: int, **changes):
+    """Settings (checks every 10 iterations, a tiny network) and a network for a scheme whose
+    iterates and losses a test scripts."""
+    st = get_settings(task, "fast").replace(
+        selection_window=10, network=NetworkSettings(width=8, depth=3, heads="shared"),
+        **changes)
+    return st, GradientNetwork(3, side, side, st.network, seed=0)
+
+
 def test_stable_selection_returns_the_least_changing_iterate():
     """The "stable" rule picks, from the iterates alone, where they changed least."""
     x = smooth_volume(c=3, h=20, w=20).float()
@@ -201,10 +210,7 @@ def test_stable_selection_returns_the_least_changing_iterate():
         def penalties(self):
             return {"mu": 1.0}
 
-    st = get_settings("denoise", "fast").replace(
-        iterations=60, selection="stable", selection_window=10,
-        network=NetworkSettings(width=8, depth=3, heads="shared"))
-    net = GradientNetwork(3, 20, 20, st.network, seed=0)
+    st, net = _scripted_run_setup("denoise", 20, iterations=60, selection="stable")
     est, hist = run_admm(Drifting(), net, st, torch.Generator().manual_seed(0),
                          monitor_every=10)
     assert hist.selection == "stable" and hist.selected_iteration == 30
@@ -244,10 +250,7 @@ def test_min_loss_selection_returns_the_iterate_before_a_late_jump():
         def estimate(self):
             return self.x
 
-    st = get_settings("inpaint", "fast").replace(
-        iterations=55, selection="min_loss", selection_window=10,
-        network=NetworkSettings(width=8, depth=3, heads="shared"))
-    net = GradientNetwork(3, 16, 16, st.network, seed=0)
+    st, net = _scripted_run_setup("inpaint", 16, iterations=55, selection="min_loss")
     est, hist = run_admm(Scripted(), net, st, torch.Generator().manual_seed(0),
                          monitor_every=5)
     assert hist.selection == "min_loss" and hist.selected_iteration == 30

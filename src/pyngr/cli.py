@@ -184,7 +184,7 @@ def _summary(quiet: bool, output: Path, result: Any, metrics: dict[str, Any] | N
     if quiet:
         return
     h = result.history
-    warm = f", from weights {h.warm_start}" if getattr(h, "warm_start", None) else ""
+    warm = f", from weights {h.warm_start}" if h.warm_start else ""
     typer.echo(f"wrote {output}  ({h.iterations} iterations, {h.wall_time:.1f} s, "
                f"{h.wall_time / max(h.iterations, 1) * 1000:.0f} ms/iteration, {h.device}"
                f"{warm})", err=True)

@@ -685,7 +685,7 @@ def warm_start_for(network: nn.Module,
     >>> print(warm_start_for(GradientNetwork(1, 32, 32, s.network, seed=0), s.init_weights))
     None
     """
-    if not (isinstance(init_weights, str) and init_weights == AUTO_WEIGHTS):
+    if init_weights != AUTO_WEIGHTS:
         return init_weights
     own = tuple(sorted((k, tuple(v.shape)) for k, v in network.state_dict().items()))
     return FAST_RGB_WEIGHTS if own == _file_shapes(bundled_weights(FAST_RGB_WEIGHTS)) else None
