@@ -23,7 +23,7 @@
 #   mkdir -p .gpudata/set5 && cp ../shared/data/set5/*.png .gpudata/set5/
 # Run: device run, carry [".gpudata"], command "bash benchmarks/gpu_session.sh", timeout 600.
 # Stage budgets (seconds): TEST_S, SPEED_S, BENCH_S (default: the rest), PROFILE_S (default
-# 0: skipped); DEADLINE_S for the whole; also CASES, BATCH, ENGINE.
+# 0: skipped); DEADLINE_S for the whole; also CASES, BATCH, ENGINE, SPEED_VARIANTS.
 set -uo pipefail
 START=$SECONDS
 DEADLINE_S=${DEADLINE_S:-570}  # the whole script; the device call's limit is 600 s
@@ -41,7 +41,7 @@ timeout "${TEST_S:-45}" python3 -m pytest -q -m cuda -p no:cacheprovider tests 2
 echo "== 2. reference loop against the paper preset's CUDA-graph variants, 256x256x3"
 timeout "${SPEED_S:-200}" python3 benchmarks/speed.py --sizes 256x256x3 --warmup 10 \
   --repeats 3 --every 20 --no-sync-check \
-  --variants reference,paper-sep-graphs,paper-graphs,paper-sep-graphs-cl \
+  --variants "${SPEED_VARIANTS:-reference,paper-sep-graphs,paper-graphs,paper-sep-graphs-cl}" \
   | tee "$OUT/speed.jsonl"
 # Stage 3 keeps one engine, `fused` + CUDA graphs, so that its runs keep their store keys
 # (engine options are part of a run's key) and the store's finished runs are skipped; stage
