@@ -17,8 +17,10 @@
 # run: ~190 s with its ~50 s of compilation. Second H200 session (h200b): 9.8 ms (reference
 # 60.1: 6.2x), paper-graphs compiled in 65 s, the separate-convolution variants did not
 # finish in a 170 s stage; butterfly at SR 50/30/10% took 180/162/192 s in one process
-# (later runs reuse the compile cache). Merge: bench.jsonl's lines beyond the committed
-# store's (check that its first lines equal the committed file).
+# (later runs reuse the compile cache). Third H200 session (h200c): reference 49.0 ms,
+# paper-sep-graphs 11.0 (4.5x; compiled in ~100 s), bird SR 50% in 222 s (first run of the
+# process), bird SR 30% in 169 s in a second call on the warm machine. Merge: bench.jsonl's
+# lines beyond the committed store's (check that its first lines equal the committed file).
 # Data: copy what it needs into .gpudata/ (ignored by git; name it in `carry`):
 #   mkdir -p .gpudata/set5 && cp ../shared/data/set5/*.png .gpudata/set5/
 # Run: device run, carry [".gpudata"], command "bash benchmarks/gpu_session.sh", timeout 600.
@@ -58,6 +60,9 @@ echo "== 3. Table I on Set5 with the paper preset"
 # The committed store travels along: finished runs are skipped, the new ones are appended
 # after its lines (merge: the lines beyond the committed file's).
 cp benchmarks/results/bench.jsonl "$OUT/bench.jsonl"
+# --cases filters the spec's runs by substring; they run in the spec's order (SR 50%, then 30,
+# then 10; Set5 images alphabetically), not in the order of CASES. Baby (512x512) is left out:
+# at ~4x the pixels a 15000-iteration run may not fit one 10-minute device call.
 CASES=${CASES:-"bird random 0.1,head random 0.1,woman random 0.1,bird random 0.3,head random 0.3,woman random 0.3,bird random 0.5,head random 0.5,woman random 0.5"}
 BENCH_S=${BENCH_S:-$((DEADLINE_S - (SECONDS - START) - ${PROFILE_S:-0}))}
 echo "bench stage: ${BENCH_S} s"
