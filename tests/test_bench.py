@@ -361,3 +361,28 @@ def test_report_states_the_spread_of_identical_repeats() -> None:
             "final-iterate PSNR differs by up to 0.33 dB") in text
     assert "26.97 / 26.64 dB on cpu, 1 threads; cpu, 2 threads" in text
     assert "Repeats" not in render(recs[:1] + recs[2:])
+
+
+def test_time_limit_stops_a_run_with_a_checkpoint_and_the_next_call_resumes_it(
+        data: Path, tmp_path: Path, capsys) -> None:
+    args = ["bench", "run", "table1", "--data", str(data), "--datasets", "set5", "--methods",
+            "ngr", "--limit", "1", "--cases", "random 0.5", "--iterations", "6", "--device",
+            "cpu", "--set", "ngr:network.width=8"]
+    whole = tmp_path / "whole.jsonl"
+    assert main([*args, "--store", str(whole)]) == 0
+    store = tmp_path / "parts.jsonl"
+    assert main([*args, "--store", str(store), "--time-limit", "0"]) == 3
+    assert "stopped at iteration 1 of 6 (time limit)" in capsys.readouterr().err
+    assert not store.exists() or Store(store).records() == []  # no partial record
+    saved = list((tmp_path / "checkpoints").glob("*.ckpt"))
+    assert len(saved) == 1
+    assert main([*args, "--store", str(store), "--checkpoints",
+                 str(tmp_path / "checkpoints")]) == 0
+    (rec,) = Store(store).records()
+    (ref,) = Store(whole).records()
+    assert rec["resumed"] is True and "resumed" not in ref and not saved[0].exists()
+    assert rec["key"] == ref["key"] and rec["result"] == ref["result"]
+    assert rec["curve"] == ref["curve"] and rec["iterations"] == 6
+    with pytest.raises(PyngrError, match="one at a time"):
+        run_local([_spec()], Store(tmp_path / "x.jsonl"), data, device="cpu", batch=2,
+                  deadline=0.0, checkpoints=tmp_path)

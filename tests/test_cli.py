@@ -236,3 +236,26 @@ def test_python_dash_m_pyngr_runs_the_cli() -> None:
     out = subprocess.run([sys.executable, "-m", "pyngr", "bench", "list"], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("table1")
+
+
+def test_time_limit_stops_with_a_checkpoint_and_the_same_command_resumes(scene, capsys):
+    d, _, _ = scene
+    base = ["inpaint", str(d / "obs.png"), "-m", str(d / "mask.png"), "-q", "--device", "cpu",
+            "-n", "6", "--set", "network.width=8", "--set", "init_weights=null"]
+    assert main([*base, "-o", str(d / "whole.png")]) == 0
+    out = d / "part.png"
+    capsys.readouterr()
+    assert main([*base, "-o", str(out), "--time-limit", "0"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("stopped: stopped at iteration 1 of 6 (time limit)")
+    assert not out.exists() and not (d / "part.png.json").exists()  # nothing half-written
+    ckpt = d / "part.png.ckpt"
+    assert ckpt.exists()
+    assert main([*base, "-o", str(out), "--checkpoint", str(ckpt)]) == 0
+    assert not ckpt.exists()
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(d / "whole.png")))
+    # a checkpoint of another run is refused in one line
+    assert main([*base, "-o", str(d / "other.png"), "--time-limit", "0", "--seed", "4"]) == 3
+    assert main([*base, "-o", str(d / "x.png"), "--checkpoint",
+                 str(d / "other.png.ckpt")]) == 2
+    assert "is from another run" in capsys.readouterr().err

@@ -125,3 +125,21 @@ def test_available_memory_counts_what_the_allocator_caches():
     del x  # cached by the allocator, not returned to the driver
     after = available_memory("cuda")
     assert abs(after - before) < 64 * 2**20
+
+
+def test_a_run_stopped_and_resumed_on_cuda_is_the_uninterrupted_run(tmp_path):
+    # checkpoint on CUDA: Adam's fused state, the CUDA perturbation stream, CUDA tensors
+    # saved and mapped back; deterministic, so the two runs must agree exactly
+    img = demo_image()[:48, :48].astype(np.float32) / 255
+    mask = random_mask(img.shape, 0.3, seed=0)
+    s = get_settings("inpaint", "fast").replace(iterations=12, init_weights=None)
+    s = _deterministic(s)
+    whole = pyngr.inpaint(img * mask, mask, settings=s, device="cuda")
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(pyngr.RunInterrupted):
+        pyngr.inpaint(img * mask, mask, settings=s, device="cuda",
+                      checkpoint=pyngr.Checkpointing(path, stop_after=5))
+    with pytest.raises(pyngr.InputError, match="another run"):  # device type is part of it
+        pyngr.inpaint(img * mask, mask, settings=s, device="cpu", checkpoint=path)
+    resumed = pyngr.inpaint(img * mask, mask, settings=s, device="cuda", checkpoint=path)
+    np.testing.assert_array_equal(resumed, whole)

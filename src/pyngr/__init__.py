@@ -17,16 +17,19 @@ L. Van Gool, "Neural Gradient Regularizer".
 
 from . import data
 from .api import Result, decloud, denoise, inpaint, inpaint_many, resolve_device
+from .checkpoint import Checkpointing, RunInterrupted
 from .errors import DeviceError, InputError, PyngrError
 from .presets import Settings, get_settings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Checkpointing",
     "DeviceError",
     "InputError",
     "PyngrError",
     "Result",
+    "RunInterrupted",
     "Settings",
     "__version__",
     "data",

@@ -10,11 +10,13 @@ from typing import Any
 
 import typer
 
-from .errors import PyngrError, TilingWarning
+from .errors import PyngrError, RunInterrupted, TilingWarning
 
 
 def guard(fn: Callable[..., None]) -> Callable[..., None]:
-    """Wrap a command so that pyngr errors become ``error: <one line>`` and exit status 2."""
+    """Wrap a command so that pyngr errors become ``error: <one line>`` and exit status 2; a
+    checkpointed run that stopped (time limit, Ctrl-C) says where its state is, status 3
+    (130 for Ctrl-C)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -23,6 +25,9 @@ def guard(fn: Callable[..., None]) -> Callable[..., None]:
                 warnings.simplefilter("always", TilingWarning)
                 warnings.showwarning = _note
                 fn(*args, **kwargs)
+        except RunInterrupted as exc:
+            typer.echo(f"stopped: {exc}; no output was written yet", err=True)
+            raise typer.Exit(130 if exc.reason == "interrupted" else 3) from None
         except PyngrError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 import typing
 import warnings
@@ -22,6 +23,7 @@ import torch
 
 from .baselines import Problem, default_settings, get_method, run_method
 from .baselines.common import MethodSettings
+from .checkpoint import Checkpointing, as_checkpointing
 from .errors import DeviceError, InputError
 from .metrics import channel_mean_psnr
 from .networks import GradientNetwork
@@ -389,6 +391,7 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
            settings: Settings | MethodSettings, device: torch.device, *, progress: bool,
            callback: Callback | None, monitor: Monitor | None, monitor_every: int,
            max_memory: float | None = None,
+           checkpoint: str | os.PathLike[str] | Checkpointing | None = None,
            ) -> tuple[torch.Tensor, History, GradientNetwork | None, Settings | MethodSettings]:
     """Run NGR (``scheme_factory``) or baseline ``method`` on ``problem``.
 
@@ -396,6 +399,9 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
     baselines and tiled runs), and the settings used (with the tile chosen, if any).
     """
     every = max(1, monitor_every)
+    ckpt = as_checkpointing(checkpoint)
+    if ckpt is not None and not isinstance(settings, Settings):
+        raise InputError(f"checkpoint is an NGR option; method {method!r} runs in one go")
     if not isinstance(settings, Settings):
         gen = torch.Generator().manual_seed(settings.seed)  # CPU: same draws on every device
         baseline = settings
@@ -414,12 +420,17 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
         nets: list[GradientNetwork] = []
 
         def solve(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
-            est, history, net = _ngr(problem, scheme_factory, ngr, device, cbs, monitor, every)
+            est, history, net = _ngr(problem, scheme_factory, ngr, device, cbs, monitor, every,
+                                     ckpt)
             nets.append(net)
             return est, history
         est, history = _run(solve, ngr.iterations, progress=progress, callback=callback,
                             label=task)
         return est, history, nets[0], ngr
+
+    if ckpt is not None:
+        raise InputError(f"checkpoint works on untiled runs only; this one is tiled "
+                         f"(tile={ngr.tile}): give more max_memory or no checkpoint")
 
     def solve_tiled(cbs: _Callbacks) -> tuple[torch.Tensor, History]:
         return _ngr_tiled(problem, scheme_factory, ngr, device, cbs, every)
@@ -430,10 +441,11 @@ def _solve(method: str, task: str, problem: Problem, scheme_factory: SchemeFacto
 
 def _ngr(problem: Problem, scheme_factory: SchemeFactory, settings: Settings,
          device: torch.device, cbs: _Callbacks, monitor: Monitor | None, every: int,
+         checkpoint: Checkpointing | None = None,
          ) -> tuple[torch.Tensor, History, GradientNetwork]:
     scheme, net, gen = _ngr_parts(problem, scheme_factory, settings, device)
     est, history = run_admm(scheme, net, settings, gen, monitor_every=every, monitor=monitor,
-                            callbacks=cbs)
+                            callbacks=cbs, checkpoint=checkpoint)
     return est, history, net
 
 
@@ -538,6 +550,7 @@ def inpaint(
     full_output: bool = False,
     tile: int | None = None,
     max_memory: float | None = None,
+    checkpoint: str | os.PathLike[str] | Checkpointing | None = None,
 ) -> np.ndarray | Result:
     """Fill the missing entries of an image with NGR (paper Algorithm 1).
 
@@ -579,6 +592,12 @@ def inpaint(
         settings; :class:`~pyngr.tiling.ResourceError` when even the smallest tile does not
         fit.
         Tiles have no monitoring (no oracle) and no ``network_state``.
+    checkpoint : NGR only, untiled: a file to save the run's state in (every 10 minutes and
+        on Ctrl-C), or a :class:`~pyngr.checkpoint.Checkpointing` (how often, a time limit,
+        an iteration to stop after). A stopped run raises
+        :class:`~pyngr.checkpoint.RunInterrupted`; calling again with the same file resumes
+        it where it stopped (the same result as one uninterrupted run); the file is removed
+        when the run ends. See :mod:`pyngr.checkpoint`.
 
     Returns
     -------
@@ -600,7 +619,7 @@ def inpaint(
     est, history, net, used = _solve(
         method, "inpaint", job.problem, job.factory, job.settings, job.device,
         progress=progress, callback=callback, monitor=job.monitor,
-        monitor_every=monitor_every, max_memory=max_memory)
+        monitor_every=monitor_every, max_memory=max_memory, checkpoint=checkpoint)
     return job.finish(est, history, net, used, full_output)
 
 
@@ -791,6 +810,7 @@ def decloud(
     full_output: bool = False,
     tile: int | None = None,
     max_memory: float | None = None,
+    checkpoint: str | os.PathLike[str] | Checkpointing | None = None,
 ) -> np.ndarray | Result:
     """Remove clouds from the first acquisition of a multi-temporal series.
 
@@ -852,7 +872,7 @@ def decloud(
     est, history, net, settings = _solve(
         method, "decloud", Problem(y, mt), _completion(settings), settings, dev,
         progress=progress, callback=callback, monitor=mon, monitor_every=monitor_every,
-        max_memory=max_memory)
+        max_memory=max_memory, checkpoint=checkpoint)
     first_est = est[:b]
     out = scaling.inverse(_from_chw(first_est.cpu().numpy(), 3))
     out = np.where(cloud, out, s[0]).astype(s.dtype)
@@ -880,6 +900,7 @@ def denoise(
     full_output: bool = False,
     tile: int | None = None,
     max_memory: float | None = None,
+    checkpoint: str | os.PathLike[str] | Checkpointing | None = None,
 ) -> np.ndarray | Result:
     """Remove Gaussian or mixed (Gaussian + impulse + stripes + deadlines) noise with NGR.
 
@@ -933,6 +954,6 @@ def denoise(
         method, "denoise", Problem(y, None, noise),
         lambda p, g: DenoisingScheme(p.y, settings.admm),  # type: ignore[union-attr,arg-type]
         settings, dev, progress=progress, callback=callback, monitor=mon,
-        monitor_every=monitor_every, max_memory=max_memory)
+        monitor_every=monitor_every, max_memory=max_memory, checkpoint=checkpoint)
     out = scaling.inverse(_from_chw(est.cpu().numpy(), img.ndim))
     return _finish(out, settings, history, mon, est, full_output, net)

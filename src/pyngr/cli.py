@@ -74,6 +74,15 @@ TileOpt = Annotated[int | None, typer.Option(
 MemOpt = Annotated[float | None, typer.Option(
     "--max-memory", min=0.01, help="NGR: GiB the run may use (default: what the device has "
     "free); larger inputs are tiled.")]
+CkptOpt = Annotated[Path | None, typer.Option(
+    "--checkpoint", help="NGR: save the run's state in this file (every --checkpoint-every "
+    "seconds, at --time-limit and on Ctrl-C); run the same command again to resume from it. "
+    "Default with --time-limit: <output>.ckpt.")]
+TimeLimitOpt = Annotated[float | None, typer.Option(
+    "--time-limit", min=0, help="NGR: stop after this many seconds, saving the state to the "
+    "checkpoint (exit status 3); the next call resumes.")]
+CkptEveryOpt = Annotated[float, typer.Option(
+    "--checkpoint-every", min=0, help="Seconds between checkpoint saves.")]
 SettingsOpt = Annotated[Path | None, typer.Option(
     "--settings", help="Settings to repeat: a run record <output>.json written by an earlier "
     "run, or a settings JSON (Settings.to_json); replaces --preset.")]
@@ -94,6 +103,18 @@ def _command(fn: Callable[..., None]) -> Callable[..., None]:
 def _say(quiet: bool, msg: str) -> None:
     if not quiet:
         typer.echo(msg, err=True)
+
+
+def _checkpointing(output: Path, path: Path | None, time_limit: float | None,
+                   every: float) -> Any:
+    """The run's :class:`~pyngr.checkpoint.Checkpointing`, or None without --checkpoint and
+    --time-limit."""
+    if path is None and time_limit is None:
+        return None
+    from .checkpoint import Checkpointing
+
+    return Checkpointing(path or output.with_name(output.name + ".ckpt"), every=every,
+                         time_limit=time_limit)
 
 
 def _record_path(output: Path) -> Path:
@@ -290,6 +311,9 @@ def inpaint(
     seed: SeedOpt = None,
     tile: TileOpt = None,
     max_memory: MemOpt = None,
+    checkpoint: CkptOpt = None,
+    time_limit: TimeLimitOpt = None,
+    checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -308,7 +332,8 @@ def inpaint(
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
               ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
-              settings=given, overrides=overrides)
+              settings=given, overrides=overrides,
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
@@ -333,6 +358,9 @@ def denoise(
     seed: SeedOpt = None,
     tile: TileOpt = None,
     max_memory: MemOpt = None,
+    checkpoint: CkptOpt = None,
+    time_limit: TimeLimitOpt = None,
+    checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -350,7 +378,8 @@ def denoise(
     res = run(img.data, noise=model, video=video, method=method,
               preset=preset.value if preset else None, iterations=iterations, device=device,
               seed=seed, progress=not quiet, ground_truth=truth, full_output=True, tile=tile,
-              max_memory=max_memory, settings=given, overrides=overrides)
+              max_memory=max_memory, settings=given, overrides=overrides,
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": model, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
@@ -380,6 +409,9 @@ def decloud(
     seed: SeedOpt = None,
     tile: TileOpt = None,
     max_memory: MemOpt = None,
+    checkpoint: CkptOpt = None,
+    time_limit: TimeLimitOpt = None,
+    checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
@@ -424,7 +456,8 @@ def decloud(
     res = run(series, cloud, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
               ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
-              settings=given, overrides=overrides)
+              settings=given, overrides=overrides,
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
     c3 = np.broadcast_to(cloud if cloud.ndim == 3 else cloud[..., None], res.image.shape)
     metrics = None
     if truth is not None:

@@ -7,8 +7,11 @@ The ``ngr`` command line turns it into ``error: <message>`` and exit status 2.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 __all__ = ["DeviceError", "EngineWarning", "InputError", "PyngrError", "ResourceError",
-           "TilingWarning"]
+           "RunInterrupted", "TilingWarning"]
 
 
 class PyngrError(Exception):
@@ -25,6 +28,24 @@ class DeviceError(PyngrError, RuntimeError):
 
 class ResourceError(PyngrError, MemoryError):
     """The run cannot fit in the memory available, even split into the smallest tiles."""
+
+
+class RunInterrupted(PyngrError, RuntimeError):
+    """A checkpointed run stopped before its last iteration; its state is saved.
+
+    Attributes
+    ----------
+    path : the checkpoint file; run the same restoration with it to resume.
+    iteration, iterations : where it stopped, of how many.
+    reason : ``"time limit"``, ``"stop_after"`` or ``"interrupted"`` (Ctrl-C).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], iteration: int, iterations: int,
+                 reason: str) -> None:
+        self.path, self.iteration, self.iterations, self.reason = (
+            Path(path), iteration, iterations, reason)
+        super().__init__(f"stopped at iteration {iteration} of {iterations} ({reason}); state "
+                         f"saved to {path}: run the same command again to resume")
 
 
 class TilingWarning(UserWarning):

@@ -20,12 +20,13 @@ at monitoring points.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import EngineWarning
+from .checkpoint import Checkpointing, RunInterrupted, fingerprint
+from .errors import EngineWarning, InputError
 from .networks import (
     GradientNetwork,
     GradientNetworkBatch,
@@ -69,10 +71,30 @@ def dual_norm(y: torch.Tensor, weight: float) -> float:
 
 
 class Scheme(ABC):
-    """Task-specific part of the ADMM: loss of the Θ-step, X/aux/multiplier updates."""
+    """Task-specific part of the ADMM: loss of the Θ-step, X/aux/multiplier updates.
+
+    ``_state`` names the attributes that change over the iterations (saved in a checkpoint,
+    :mod:`pyngr.checkpoint`), ``_observation`` those a checkpoint must match.
+    """
 
     x: torch.Tensor
     mu: float
+    _state: tuple[str, ...] = ()
+    _observation: tuple[str, ...] = ("y",)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The iteration state: tensors, lists of tensors and floats."""
+        return {name: getattr(self, name) for name in self._state}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s values, on this scheme's device."""
+        device = self.x.device
+        for name in self._state:
+            setattr(self, name, _on(state[name], device))
+
+    def observation(self) -> list[torch.Tensor]:
+        """The data the run restores (what a checkpoint is checked against)."""
+        return [getattr(self, name) for name in self._observation]
 
     @abstractmethod
     def network_loss(self, f: torch.Tensor) -> torch.Tensor:
@@ -100,6 +122,9 @@ class InpaintingScheme(Scheme):
     admm : parameters (λ_t, α, ρ, μ_max).
     generator : draws the uniform start on the missing entries.
     """
+
+    _state = ("x", "k", "lam", "mu")
+    _observation = ("y", "m")
 
     def __init__(self, y: torch.Tensor, mask: torch.Tensor, admm: InpaintingADMM,
                  generator: torch.Generator) -> None:
@@ -141,6 +166,8 @@ class InpaintingScheme(Scheme):
 
 class DenoisingScheme(Scheme):
     """The denoising ADMM for Y = X + S + N (SPEC section 3)."""
+
+    _state = ("x", "s", "gamma", "gammas", "ema", "mu", "mu_hv", "mu_t")
 
     def __init__(self, y: torch.Tensor, admm: DenoisingADMM) -> None:
         self.y = y
@@ -200,6 +227,15 @@ class DenoisingScheme(Scheme):
 
     def penalties(self) -> dict[str, float]:
         return {"mu": self.mu, "mu_hv": self.mu_hv, "mu_t": self.mu_t}
+
+
+def _on(value: Any, device: torch.device) -> Any:
+    """``value`` (a tensor, a list of them, or a plain value) with its tensors on ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, list):
+        return [_on(v, device) for v in value]
+    return value
 
 
 class _LazyMaps:
@@ -485,6 +521,22 @@ class Recorder:
             history.stop_reason = history.stop_reason or "callback"
         return stop or converged
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to go on recording as if it had not stopped."""
+        return {"history": dataclasses.asdict(self.history), "best_loss": self._best_loss,
+                "chosen": self._chosen, "previous": self._previous,
+                "best_change": self._best_change, "oracle_key": self._oracle_key,
+                "elapsed": time.perf_counter() - self.start}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; the clock goes on from the saved elapsed time."""
+        self.history = History(**state["history"])
+        self._best_loss, self._best_change = state["best_loss"], state["best_change"]
+        self._chosen = _on(state["chosen"], self.device)
+        self._previous = _on(state["previous"], self.device)
+        self._oracle_key = state["oracle_key"]
+        self.start = time.perf_counter() - state["elapsed"]
+
     def finish(self, estimate: torch.Tensor) -> tuple[torch.Tensor, History]:
         """Close the history; return the selected estimate (the final one by default)."""
         if self.device.type == "cuda":
@@ -506,6 +558,7 @@ def run_admm(
     monitor_every: int = 10,
     monitor: Monitor | None = None,
     callbacks: tuple[Callable[[IterationInfo], bool | None], ...] = (),
+    checkpoint: Checkpointing | None = None,
 ) -> tuple[torch.Tensor, History]:
     """Run ``settings.iterations`` ADMM iterations; return the result and the history.
 
@@ -521,10 +574,13 @@ def run_admm(
     ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`; ``"pyngr:auto"``:
     the bundled ``fast`` RGB weights where they fit, :func:`pyngr.networks.warm_start_for`).
     The network is trained in place: after the run it holds the final weights.
+    With ``checkpoint`` (:class:`pyngr.checkpoint.Checkpointing`) the run resumes from its
+    file when there is one, saves its state there as asked, and may stop early with
+    :class:`pyngr.checkpoint.RunInterrupted`.
     """
     return run_admm_batch([scheme], [network], settings, [generator],
                           monitor_every=monitor_every, monitors=[monitor],
-                          callbacks=[callbacks])[0]
+                          callbacks=[callbacks], checkpoint=checkpoint)[0]
 
 
 def run_admm_batch(
@@ -536,6 +592,7 @@ def run_admm_batch(
     monitor_every: int = 10,
     monitors: Sequence[Monitor | None] | None = None,
     callbacks: Sequence[tuple[Callable[[IterationInfo], bool | None], ...]] | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> list[tuple[torch.Tensor, History]]:
     """:func:`run_admm` for ``K`` problems of one size and one setting, in one loop.
 
@@ -546,6 +603,7 @@ def run_admm_batch(
     ``fused`` every layer of the ``K`` networks is one launch
     (:class:`pyngr.networks.GradientNetworkBatch`), and one Adam step updates them all.
     A problem whose callback stops it is frozen (no more updates); the loop ends when all are.
+    ``checkpoint`` (see :func:`run_admm`) takes one problem only.
 
     Examples
     --------
@@ -564,6 +622,8 @@ def run_admm_batch(
     k_count = len(schemes)
     if not (k_count == len(networks) == len(generators)) or k_count == 0:
         raise ValueError("run_admm_batch needs as many schemes, networks and generators (>0)")
+    if checkpoint is not None and k_count > 1:
+        raise InputError("a checkpoint holds one run: restore the images one at a time")
     monitors = list(monitors) if monitors is not None else [None] * k_count
     callbacks = list(callbacks) if callbacks is not None else [()] * k_count
     warm = warm_start_for(networks[0], settings.init_weights)
@@ -593,9 +653,50 @@ def run_admm_batch(
                  for mon, cbs in zip(monitors, callbacks, strict=True)]
     for rec in recorders:
         rec.history.warm_start = None if warm is None else os.fspath(warm)
-    with _loop_flags(settings.network.deterministic, on_cuda):
-        return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
-                          recorders)
+    if checkpoint is None:
+        with _loop_flags(settings.network.deterministic, on_cuda):
+            return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
+                              recorders)
+    return _checkpointed_loop(checkpoint, schemes[0], networks[0], forward, opt, inputs,
+                              settings, perturbations, recorders)
+
+
+def _checkpointed_loop(checkpoint: Checkpointing, scheme: Scheme, network: GradientNetwork,
+                       forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
+                       opt: torch.optim.Optimizer, inputs: list[torch.Tensor],
+                       settings: Settings, perturbations: list[torch.Generator],
+                       recorders: list[Recorder]) -> list[tuple[torch.Tensor, History]]:
+    """:func:`_admm_loop` for one problem, resumed from ``checkpoint``'s file if there is
+    one, saving its state there (and stopping) when ``checkpoint`` says so."""
+    device = scheme.x.device
+    mark = fingerprint(settings, scheme.observation(), device)
+    state = checkpoint.load()
+    start = 1
+    if state is not None:
+        if state.get("fingerprint") != mark:
+            raise InputError(f"checkpoint {checkpoint.path} is from another run (other data, "
+                             "settings or device); remove it or give another path")
+        network.load_state_dict(state["network"])
+        opt.load_state_dict(state["optimizer"])
+        inputs[0] = state["input"].to(device)
+        perturbations[0].set_state(state["perturbation"])
+        scheme.load_state_dict(state["scheme"])
+        recorders[0].load_state_dict(state["recorder"])
+        start = int(state["iteration"]) + 1
+
+    def snapshot(k: int) -> dict[str, Any]:
+        return {"fingerprint": mark, "iteration": k, "iterations": settings.iterations,
+                "network": network.state_dict(), "optimizer": opt.state_dict(),
+                "input": inputs[0], "perturbation": perturbations[0].get_state(),
+                "scheme": scheme.state_dict(), "recorder": recorders[0].state_dict()}
+
+    checkpoint.start()
+    with _loop_flags(settings.network.deterministic, device.type == "cuda"), \
+            checkpoint.catching_ctrl_c():
+        out = _admm_loop([scheme], forward, opt, inputs, settings, perturbations, recorders,
+                         start=start, checkpoint=(checkpoint, snapshot))
+    checkpoint.finished()
+    return out
 
 
 @contextmanager
@@ -647,13 +748,17 @@ class _CompiledForward:
 def _admm_loop(schemes: list[Scheme],
                forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
                opt: torch.optim.Optimizer, inputs: list[torch.Tensor], settings: Settings,
-               generators: list[torch.Generator], recorders: list[Recorder],
+               generators: list[torch.Generator], recorders: list[Recorder], *,
+               start: int = 1,
+               checkpoint: tuple[Checkpointing, Callable[[int], dict[str, Any]]] | None = None,
                ) -> list[tuple[torch.Tensor, History]]:
-    """The iterations of :func:`run_admm_batch`."""
+    """The iterations ``start..n`` of :func:`run_admm_batch`; with ``checkpoint`` (the
+    policy and the state-taking function) it may save the state and stop."""
     noise = settings.network.input_noise
     results: list[tuple[torch.Tensor, History] | None] = [None] * len(schemes)
     active = list(range(len(schemes)))
-    for k in range(1, settings.iterations + 1):
+    n = settings.iterations
+    for k in range(start, n + 1):
         gs = inputs
         if noise > 0:
             gs = [g0 + noise * torch.randn(g0.shape, generator=gen, device=g0.device)
@@ -672,6 +777,13 @@ def _admm_loop(schemes: list[Scheme],
                 active.remove(i)
         if not active:
             break
+        if checkpoint is not None:
+            policy, snapshot = checkpoint
+            action = policy.action(k, n)
+            if action is not None:
+                policy.save(snapshot(k))
+                if action != "save":
+                    raise RunInterrupted(policy.path, k, n, action)
     for i in active:
         results[i] = recorders[i].finish(schemes[i].estimate())
     return [r for r in results if r is not None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -93,6 +94,13 @@ def run(
     cpus_per_run: Annotated[float, typer.Option(help="Ray: CPUs per run.")] = 1.0,
     previews: Annotated[Path | None, typer.Option(help="Folder for result pictures.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the pending runs only.")] = False,
+    time_limit: Annotated[float | None, typer.Option(
+        min=0, help="Stop after this many seconds (local executor, one run at a time): the "
+        "NGR run in progress saves its state in --checkpoints and the next call resumes it "
+        "(exit status 3).")] = None,
+    checkpoints: Annotated[Path | None, typer.Option(
+        help="Folder for the NGR runs' checkpoints (default with --time-limit: "
+             "'checkpoints' beside the store).")] = None,
 ) -> None:
     """Run an experiment; finished runs (already in the store) are skipped."""
     from .executors import pending, run_local, run_ray
@@ -132,9 +140,14 @@ def run(
                    f"{record['wall_time_s']:.0f} s", err=True)
 
     if executor == "local":
+        deadline = None if time_limit is None else time.monotonic() + time_limit
+        if time_limit is not None and checkpoints is None:
+            checkpoints = st.path.parent / "checkpoints"
         run_local(todo, st, root, device=device, workers=workers, report=report,
-                  previews=previews, batch=batch)
+                  previews=previews, batch=batch, checkpoints=checkpoints, deadline=deadline)
     else:
+        if time_limit is not None or checkpoints is not None:
+            raise InputError("--time-limit and --checkpoints work with the local executor")
         run_ray(todo, st, root, address=address, gpus_per_run=gpus_per_run,
                 cpus_per_run=cpus_per_run, report=report, previews=previews)
 

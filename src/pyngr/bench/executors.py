@@ -72,15 +72,22 @@ def groups(specs: Sequence[RunSpec], data: str | Path, device: str,
 
 def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, device: str = "cpu",
               workers: int = 1, progress: bool = True, report: Report | None = None,
-              previews: str | Path | None = None, batch: int = 1) -> int:
+              previews: str | Path | None = None, batch: int = 1,
+              checkpoints: str | Path | None = None, deadline: float | None = None) -> int:
     """Run the pending specs here; return how many ran.
 
     ``workers > 1`` needs CUDA: run ``i`` goes to ``cuda:(i mod GPUs)``, ``workers``
     processes at a time (more workers than GPUs share them).
     ``batch > 1`` restores up to ``batch`` NGR inpainting runs of one size and setting
     together (:func:`~pyngr.bench.runner.execute_group`; one process).
+    ``checkpoints`` and ``deadline`` (one run at a time only): see
+    :func:`~pyngr.bench.runner.execute`; the run cut by the deadline raises
+    :class:`~pyngr.errors.RunInterrupted` after the finished ones are stored.
     """
     todo = pending(specs, store)
+    if (checkpoints is not None or deadline is not None) and (batch > 1 or workers > 1):
+        raise PyngrError("checkpoints and a time limit need runs one at a time (no --batch or "
+                         "--workers)")
     if batch > 1:
         if workers > 1:
             raise PyngrError("batch and workers do not combine: use one of them")
@@ -102,7 +109,8 @@ def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, devic
         return len(todo)
     if workers <= 1:
         for spec in todo:
-            record = execute(spec, data, device=device, progress=progress, previews=previews)
+            record = execute(spec, data, device=device, progress=progress, previews=previews,
+                             checkpoints=checkpoints, deadline=deadline)
             store.append(record)
             if report is not None:
                 report(spec, record)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..metrics import evaluate
 from ..presets import override
 from .datasets import load_case
@@ -116,7 +117,8 @@ def _preview(path: Path, image: np.ndarray, video: bool) -> None:
 
 def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: bool = False,
             monitor_every: int = 50, previews: str | Path | None = None,
-            keep_state: bool = False) -> dict[str, Any]:
+            keep_state: bool = False, checkpoints: str | Path | None = None,
+            deadline: float | None = None) -> dict[str, Any]:
     """Run ``spec`` on the data folder ``data``; return its record (not yet stored).
 
     With ``previews`` (a folder), 8-bit pictures of the result (``<key>.png``) and of the
@@ -125,6 +127,13 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
     tags: ``("warm_start", case)`` first fits NGR on another case and starts from its
     weights (paper Fig. 14); the tag ``capture_gradients`` (fractions of the run) saves
     pictures of the estimated gradient maps (Fig. 11) into ``previews``.
+
+    With ``checkpoints`` (a folder) an NGR run saves its state to ``<key>.ckpt`` there and
+    resumes from it when it exists (:mod:`pyngr.checkpoint`); with ``deadline`` (a
+    ``time.monotonic()`` instant) it stops at that time, saving its state, by raising
+    :class:`~pyngr.errors.RunInterrupted`: a run longer than one session (a ``paper`` run
+    on a large image, a 10-minute GPU call) finishes over several. Its record then has
+    ``resumed: true`` and the wall time of all its parts.
     """
     import pyngr
 
@@ -156,15 +165,29 @@ def execute(spec: RunSpec, data: str | Path, *, device: str = "cpu", progress: b
         Path(previews).mkdir(parents=True, exist_ok=True)
         callback = _gradient_saver(Path(previews), spec.key, at)
         extra["gradient_maps_at"] = sorted(at)
+    ckpt = None
+    if spec.method == "ngr" and (checkpoints is not None or deadline is not None):
+        from ..checkpoint import Checkpointing
+
+        if checkpoints is None:
+            raise InputError("a deadline needs a checkpoint folder to save the run in")
+        Path(checkpoints).mkdir(parents=True, exist_ok=True)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        ckpt = Checkpointing(Path(checkpoints) / f"{spec.key}.ckpt", time_limit=left)
+        if ckpt.path.exists():
+            extra["resumed"] = True
     start = time.perf_counter()
     try:
         res = fn(**kwargs, method=spec.method, settings=settings, device=dev,
                  progress=progress, ground_truth=case.truth, monitor_every=monitor_every,
-                 callback=callback, full_output=True)
+                 callback=callback, full_output=True,
+                 **({} if ckpt is None else {"checkpoint": ckpt}))
     finally:
         if scratch is not None:
             scratch.cleanup()
     wall = time.perf_counter() - start
+    if extra.get("resumed"):  # the loop's clock went on from the saved parts
+        wall = max(wall, res.history.wall_time)
     return _record(spec, case, res, wall, dev, previews, extra, keep_state)
 
 
