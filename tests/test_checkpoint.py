@@ -149,3 +149,13 @@ def test_checkpoint_arguments_are_checked(tmp_path):
         Checkpointing(tmp_path / "a.ckpt", time_limit=-1)
     with pytest.raises(InputError, match="file path"):
         pyngr.inpaint(y, mask, iterations=2, device="cpu", checkpoint=3)  # type: ignore[arg-type]
+
+
+def test_progress_lines_of_a_resumed_run_count_its_earlier_parts(capsys):
+    # resumed at iteration 500 of 1000 with 100 s behind it: 100 s more to go, not ~0
+    from pyngr.progress import _plain_lines
+    from pyngr.solvers import IterationInfo
+
+    show = _plain_lines("inpaint", interval=0.0)
+    show(IterationInfo(500, 1000, 1.0, 100.0, {}, {}, lambda: np.zeros(1)))
+    assert "500/1000 (50%) elapsed 100 s, ETA 100 s" in capsys.readouterr().err

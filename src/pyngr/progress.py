@@ -99,7 +99,9 @@ def _plain_lines(description: str, interval: float) -> object:
         if now - last < interval and done < planned:
             return
         last = now
-        elapsed = now - start
+        # an untiled run's own clock: a run resumed from a checkpoint counts its earlier parts
+        # in both its iterations and its time, so the rate (and the ETA) stay right
+        elapsed = info.elapsed if info.tile is None else now - start
         eta = elapsed * (planned - done) / done if done else float("nan")
         print(f"{description} {done}/{planned} ({100 * done / max(planned, 1):.0f}%) "
               f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s  {tile}{_status(info)}",
