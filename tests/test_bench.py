@@ -364,15 +364,25 @@ def test_report_states_the_spread_of_identical_repeats() -> None:
 
 
 def test_time_limit_stops_a_run_with_a_checkpoint_and_the_next_call_resumes_it(
-        data: Path, tmp_path: Path, capsys) -> None:
+        data: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     args = ["bench", "run", "table1", "--data", str(data), "--datasets", "set5", "--methods",
             "ngr", "--limit", "1", "--cases", "random 0.5", "--iterations", "6", "--device",
             "cpu", "--set", "ngr:network.width=8"]
     whole = tmp_path / "whole.jsonl"
     assert main([*args, "--store", str(whole)]) == 0
     store = tmp_path / "parts.jsonl"
-    assert main([*args, "--store", str(store), "--time-limit", "0"]) == 3
-    assert "stopped at iteration 1 of 6 (time limit)" in capsys.readouterr().err
+    assert main([*args, "--store", str(store), "--time-limit", "0"]) == 3  # starts nothing
+    assert "time limit reached, 1 run(s) not started" in capsys.readouterr().err
+    # the limit reached during the run (at iteration 2, whatever this machine's speed)
+    import pyngr.checkpoint
+
+    policy = pyngr.checkpoint.Checkpointing
+    plain = policy.action
+    monkeypatch.setattr(policy, "action",
+                        lambda self, k, n: "time limit" if k == 2 else plain(self, k, n))
+    assert main([*args, "--store", str(store), "--time-limit", "1000"]) == 3
+    assert "stopped at iteration 2 of 6 (time limit)" in capsys.readouterr().err
+    monkeypatch.setattr(policy, "action", plain)
     assert not store.exists() or Store(store).records() == []  # no partial record
     saved = list((tmp_path / "checkpoints").glob("*.ckpt"))
     assert len(saved) == 1

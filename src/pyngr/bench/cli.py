@@ -143,8 +143,13 @@ def run(
         deadline = None if time_limit is None else time.monotonic() + time_limit
         if time_limit is not None and checkpoints is None:
             checkpoints = st.path.parent / "checkpoints"
-        run_local(todo, st, root, device=device, workers=workers, report=report,
-                  previews=previews, batch=batch, checkpoints=checkpoints, deadline=deadline)
+        ran = run_local(todo, st, root, device=device, workers=workers, report=report,
+                        previews=previews, batch=batch, checkpoints=checkpoints,
+                        deadline=deadline)
+        if ran < len(todo):
+            typer.echo(f"stopped: time limit reached, {len(todo) - ran} run(s) not started",
+                       err=True)
+            raise typer.Exit(3)
     else:
         if time_limit is not None or checkpoints is not None:
             raise InputError("--time-limit and --checkpoints work with the local executor")

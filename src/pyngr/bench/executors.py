@@ -16,6 +16,7 @@ independently, so they spread over GPUs or machines without coordination:
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,8 @@ def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, devic
     together (:func:`~pyngr.bench.runner.execute_group`; one process).
     ``checkpoints`` and ``deadline`` (one run at a time only): see
     :func:`~pyngr.bench.runner.execute`; the run cut by the deadline raises
-    :class:`~pyngr.errors.RunInterrupted` after the finished ones are stored.
+    :class:`~pyngr.errors.RunInterrupted` after the finished ones are stored; past the
+    deadline no run starts (the count returned is then below the pending runs').
     """
     todo = pending(specs, store)
     if (checkpoints is not None or deadline is not None) and (batch > 1 or workers > 1):
@@ -108,13 +110,17 @@ def run_local(specs: Sequence[RunSpec], store: Store, data: str | Path, *, devic
                     report(spec, record)
         return len(todo)
     if workers <= 1:
+        ran = 0
         for spec in todo:
+            if deadline is not None and time.monotonic() >= deadline:
+                return ran  # past the time limit: start no more runs
             record = execute(spec, data, device=device, progress=progress, previews=previews,
                              checkpoints=checkpoints, deadline=deadline)
+            ran += 1
             store.append(record)
             if report is not None:
                 report(spec, record)
-        return len(todo)
+        return ran
     import torch
 
     gpus = torch.cuda.device_count()
