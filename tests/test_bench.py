@@ -396,3 +396,22 @@ def test_time_limit_stops_a_run_with_a_checkpoint_and_the_next_call_resumes_it(
     with pytest.raises(PyngrError, match="one at a time"):
         run_local([_spec()], Store(tmp_path / "x.jsonl"), data, device="cpu", batch=2,
                   deadline=0.0, checkpoints=tmp_path)
+
+
+def test_rerun_replaces_the_selected_records_and_keeps_the_others(data: Path,
+                                                                  tmp_path: Path) -> None:
+    store = tmp_path / "r.jsonl"
+    args = ["bench", "run", "table1", "--data", str(data), "--datasets", "set5", "--methods",
+            "tv", "--limit", "1", "--iterations", "3", "--device", "cpu", "--store", str(store)]
+    assert main(args) == 0
+    before = {r["key"]: r for r in Store(store).records()}
+    assert len(before) == 3
+    (store.parent / "r.jsonl").write_text(store.read_text() + "not json\n")  # a damaged line
+    assert main([*args, "--cases", "random 0.5", "--rerun"]) == 0
+    after = {r["key"]: r for r in Store(store).records()}
+    assert after.keys() == before.keys() and Store(store).damaged() == 1  # kept as it was
+    # the rerun's record is the new last line; the other two stay, in their order
+    order = [r["key"] for r in Store(store).records()]
+    assert after[order[-1]]["spec"]["case"]["level"] == 0.5
+    assert order[:-1] == [k for k in before if k != order[-1]]
+    assert Store(store).remove({"no such key"}) == 0

@@ -94,6 +94,9 @@ def run(
     cpus_per_run: Annotated[float, typer.Option(help="Ray: CPUs per run.")] = 1.0,
     previews: Annotated[Path | None, typer.Option(help="Folder for result pictures.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the pending runs only.")] = False,
+    rerun: Annotated[bool, typer.Option(
+        help="Drop the selected runs' records from the store first and run them again (runs "
+             "made stale by a fix; the key says what ran, not with which code).")] = False,
     time_limit: Annotated[float | None, typer.Option(
         min=0, help="Stop after this many seconds (local executor, one run at a time): the "
         "NGR run in progress saves its state in --checkpoints and the next call resumes it "
@@ -125,6 +128,9 @@ def run(
                                          overrides=_overrides(set_ or []),
                                          variants=_csv(variants))
     st = Store(store)
+    if rerun and not dry_run:
+        dropped = st.remove({s.key for s in specs})
+        typer.echo(f"{experiment}: dropped {dropped} record(s) to run again", err=True)
     todo = pending(specs, st)
     typer.echo(f"{experiment}: {len(specs)} runs, {len(specs) - len(todo)} already in {store}, "
                f"{len(todo)} to run", err=True)

@@ -94,6 +94,36 @@ class Store:
             os.close(fd)
 
 
+    def remove(self, keys: set[str]) -> int:
+        """Drop the records of these keys (e.g. runs made stale by a fix, to run again);
+        return how many were dropped. The file is rewritten to a temporary file and renamed
+        over the store, so a crash leaves the old store or the new one, never half of it;
+        do not run it while another process appends to the same store."""
+        if not self.path.exists():
+            return 0
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            _lock(fd)
+            kept, dropped = [], 0
+            for line in self._lines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    rec = None
+                if isinstance(rec, dict) and str(rec.get("key")) in keys:
+                    dropped += 1
+                else:
+                    kept.append(line)
+            if dropped:
+                tmp = self.path.with_name(self.path.name + ".tmp")
+                tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+                os.replace(tmp, self.path)
+            return dropped
+        finally:
+            _unlock(fd)
+            os.close(fd)
+
+
 def _jsonable(o: Any) -> Any:
     if hasattr(o, "tolist"):
         return o.tolist()
