@@ -25,7 +25,9 @@
 #   mkdir -p .gpudata/set5 && cp ../shared/data/set5/*.png .gpudata/set5/
 # Run: device run, carry [".gpudata"], command "bash benchmarks/gpu_session.sh", timeout 600.
 # Stage budgets (seconds): TEST_S, SPEED_S, BENCH_S (default: the rest), PROFILE_S (default
-# 0: skipped); DEADLINE_S for the whole; also CASES, ENGINE, SPEED_VARIANTS.
+# 0: skipped); DEADLINE_S for the whole; also CASES, ENGINE, SPEED_VARIANTS, and EXPERIMENT /
+# DATASETS for stage 3 (default table1 / set5; e.g. EXPERIMENT=table3 DATASETS=hsi
+# CASES="pavia random 0.1" for the HSI case of the speed issue's `fast`-vs-`paper` target).
 set -uo pipefail
 START=$SECONDS
 DEADLINE_S=${DEADLINE_S:-550}  # the whole script (+30 s at most: a compile past the time limit); the call limit is 600 s
@@ -71,7 +73,8 @@ CASES=${CASES:-"bird random 0.1,head random 0.1,woman random 0.1,head random 0.3
 BENCH_S=${BENCH_S:-$((DEADLINE_S - (SECONDS - START) - ${PROFILE_S:-0}))}
 echo "bench stage: ${BENCH_S} s"
 # shellcheck disable=SC2086
-timeout "$((BENCH_S + 30))" python3 -m pyngr bench run table1 --datasets set5 \
+timeout "$((BENCH_S + 30))" python3 -m pyngr bench run "${EXPERIMENT:-table1}" \
+  --datasets "${DATASETS:-set5}" \
   --cases "$CASES" --preset paper $ENGINE --set ngr:network.compile=reduce-overhead \
   --methods ngr --device cuda --time-limit "$BENCH_S" \
   --checkpoints benchmarks/results/checkpoints --store "$OUT/bench.jsonl" \
