@@ -30,8 +30,8 @@ STORE = Path(__file__).resolve().parent / "results" / "bench.jsonl"
 def rule_gains(record: dict) -> tuple[float, float, int, int] | None:
     """(min-loss gain, stable gain, min-loss iteration, stable iteration) over the final
     iterate's PSNR, or None when the record lacks what the rules read."""
-    if record.get("settings", {}).get("selection", "final") != "final":
-        return None  # the stored result is already a rule's: no final iterate to compare
+    if record.get("settings", {}).get("selection", "final") not in ("final", "min_loss"):
+        return None
     curve = record.get("curve") or []
     changes = record.get("changes") or []
     if len(curve) < 2 or not changes or "loss" not in curve[0] or "psnr" not in curve[0]:
@@ -43,8 +43,18 @@ def rule_gains(record: dict) -> tuple[float, float, int, int] | None:
     k_stable = min(changes, key=lambda kc: kc[1])[0]
     if k_loss is None or k_stable not in psnr:
         return None
-    final = record["result"]["whole_image"]["psnr"]
+    # the final iterate's PSNR: the monitored one at the last iteration (equal to the stored
+    # result where that is the final iterate; runs that kept the min-loss iterate have it
+    # only there)
+    final = psnr.get(record["iterations"])
+    if final is None:
+        return None
     return psnr[k_loss] - final, psnr[k_stable] - final, k_loss, k_stable
+
+
+def psnr_final(record: dict) -> float:
+    """The monitored PSNR of the last iterate."""
+    return float(record["curve"][-1]["psnr"])
 
 
 def main() -> None:
@@ -66,7 +76,7 @@ def main() -> None:
         c = r["spec"]["case"]
         if max(abs(g[0]), abs(g[1])) > args.show or r["device"] != "cpu":
             print(f"{r['spec']['experiment']} {c['item']} {c['degradation']} {c['level']} "
-                  f"{preset} {r['device']}: final {r['result']['whole_image']['psnr']:.2f} dB; "
+                  f"{preset} {r['device']}: final {psnr_final(r):.2f} dB; "
                   f"min-loss it. {g[2]} {g[0]:+.2f}; stable it. {g[3]} {g[1]:+.2f}")
     for preset, v in sorted(gains.items()):
         a = np.array(v)
