@@ -93,7 +93,6 @@ class Store:
             _unlock(fd)
             os.close(fd)
 
-
     def remove(self, keys: set[str]) -> int:
         """Drop the records of these keys (e.g. runs made stale by a fix, to run again);
         return how many were dropped. The file is rewritten to a temporary file and renamed
