@@ -97,8 +97,8 @@ def test_local_run_records_and_resumes(data: Path, tmp_path: Path) -> None:
     assert (tmp_path / "pics" / f"{r['key']}.png").exists()
     assert run_local(specs, store, data, device="cpu", progress=False) == 0  # resumed: nothing
     text = render(store.records(), figures=tmp_path / "figs", previews=tmp_path / "pics")
-    assert "| ngr (fast) | 1 |" in text and "Ranking on our data" in text
-    assert "NGR − best competitor (tv)" in text
+    assert "| ngr (fast) [iterations=3] | 1 |" in text and "Ranking on our data" in text
+    assert "NGR − best competitor (tv [iterations=3])" in text
 
 
 def test_batched_runs_record_what_single_runs_record(data: Path, tmp_path: Path) -> None:
@@ -270,7 +270,8 @@ def test_report_ranks_on_the_images_every_method_ran_and_shows_reductions() -> N
     assert ("Ranking on our data on 2 images (baby, bird): ngr (fast) (32.00) > tv (31.00)"
             in text)
     assert "NGR − best competitor (tv): +1.00 dB" in text
-    assert "dip (1); NGR − dip on the 1 image(s) both ran: -1.00 dB" in text
+    assert ("dip [network.width=48] (1); NGR − dip [network.width=48] on the 1 image(s) both "
+            "ran: -1.00 dB") in text
     assert "| dip [network.width=48] | 1 |" in text
 
 
@@ -415,3 +416,13 @@ def test_rerun_replaces_the_selected_records_and_keeps_the_others(data: Path,
     assert after[order[-1]]["spec"]["case"]["level"] == 0.5
     assert order[:-1] == [k for k in before if k != order[-1]]
     assert Store(store).remove({"no such key"}) == 0
+
+
+def test_report_keeps_runs_of_other_iteration_counts_in_rows_of_their_own(data: Path) -> None:
+    case = Case("set5", "baby", "random", 0.5)
+    recs = [execute(RunSpec("table1", case, method="tv", iterations=n), data, device="cpu")
+            for n in (3, 6)]
+    text = render(recs)
+    rows = [line for line in text.splitlines() if line.startswith("| tv")]
+    assert [r.split(" |")[0] for r in rows] == ["| tv [iterations=3]", "| tv [iterations=6]"]
+    assert "mixed settings" not in text

@@ -98,7 +98,10 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 
 def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str, Any]]]]:
-    """(experiment, dataset, degradation, level, variant) -> method -> records."""
+    """(experiment, dataset, degradation, level, variant) -> row -> records; a row is a
+    method (:func:`_method_key`) with its settings beyond the defaults (:func:`_reductions`),
+    so that runs of other settings (another iteration count, a CPU reduction) are rows of
+    their own instead of one mean over both."""
     out: dict[tuple, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
         s = r["spec"]
@@ -106,7 +109,7 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
         dataset = c["dataset"] if c["dataset"] != "hsi" else f"hsi/{c['item']}"
         variant = s.get("tags", {}).get("variant", "")
         out[(s["experiment"], dataset, c["degradation"], c["level"], variant)][
-            _method_key(r)].append(r)
+            _method_key(r) + _reductions(s["experiment"], r)].append(r)
     return out
 
 
@@ -150,12 +153,9 @@ def _reductions(experiment: str, record: dict[str, Any]) -> str:
     extra = [f"{o[0]}={o[1]}" for o in spec.get("overrides", [])
              if list(o) not in declared and o[0] not in ("warm_start", "init_weights")
              and o[0] not in ENGINE_OPTIONS]  # the weights are in the row's name
+    if spec.get("iterations") is not None:  # `ngr bench run --iterations N`
+        extra.append(f"iterations={spec['iterations']}")
     return f" [{', '.join(extra)}]" if extra else ""
-
-
-def _label(experiment: str, recs: list[dict[str, Any]]) -> str:
-    labels = {_reductions(experiment, r) for r in recs}
-    return labels.pop() if len(labels) == 1 else " [mixed settings]"
 
 
 def _ranking(by_method: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -266,7 +266,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
             its = sorted({r["iterations"] for r in recs})
             dev = sorted({r["device"] for r in recs})
             lines.append(
-                f"| {method}{_label(experiment, recs)} | {len(recs)} | "
+                f"| {method} | {len(recs)} | "
                 f"{_stat(whole)} | {_stat(ssim)} | {_stat(miss)} | {_stat(oracle)} | "
                 f"{'–' if paper is None else f'{paper:.2f}'} | {gap} | "
                 f"{', '.join(map(str, its))} | {', '.join(dev)} | "
@@ -346,15 +346,7 @@ def _variant_section(key: tuple, by_variant: dict[str, dict[str, list[dict[str, 
     start): a row per variant and method, the spread over the variants, and figures (PSNR
     against a swept value, or per variant; monitored PSNR curves)."""
     experiment = key[0]
-    # runs with other settings beyond the variant's (e.g. a CPU reduction) are other rows
-    regrouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for v, by_method in by_variant.items():
-        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for m, recs in by_method.items():
-            for r in recs:
-                rows[f"{m}{_reductions(experiment, r)}"].append(r)
-        regrouped[v] = dict(rows)
-    by_variant = regrouped
+    # (runs with other settings beyond the variant's are other rows already: _group)
     declared = _variant_overrides(experiment)
     order = [v for v in declared if v in by_variant] + sorted(
         v for v in by_variant if v not in declared)
