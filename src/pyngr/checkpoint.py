@@ -181,7 +181,7 @@ def as_checkpointing(value: str | os.PathLike[str] | Checkpointing | None,
 def fingerprint(settings: Any, tensors: list[torch.Tensor], device: torch.device) -> str:
     """What a checkpoint must match: the settings, the observation and the device type."""
     h = hashlib.sha256()
-    h.update(json.dumps(dataclasses.asdict(settings), sort_keys=True, default=str).encode())
+    h.update(json.dumps(settings.to_dict(), sort_keys=True, default=str).encode())
     h.update(device.type.encode())
     for t in tensors:
         a = t.detach().to("cpu", torch.float32).contiguous()

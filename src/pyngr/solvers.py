@@ -27,7 +27,7 @@ import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -653,23 +653,27 @@ def run_admm_batch(
                  for mon, cbs in zip(monitors, callbacks, strict=True)]
     for rec in recorders:
         rec.history.warm_start = None if warm is None else os.fspath(warm)
-    if checkpoint is None:
-        with _loop_flags(settings.network.deterministic, on_cuda):
-            return _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
-                              recorders)
-    return _checkpointed_loop(checkpoint, schemes[0], networks[0], forward, opt, inputs,
-                              settings, perturbations, recorders)
+    start, hook = 1, None
+    if checkpoint is not None:
+        start, hook = _resume(checkpoint, schemes[0], networks[0], opt, inputs, settings,
+                              perturbations[0], recorders[0])
+    with _loop_flags(settings.network.deterministic, on_cuda), (
+            checkpoint.catching_ctrl_c() if checkpoint is not None else nullcontext()):
+        out = _admm_loop(list(schemes), forward, opt, inputs, settings, perturbations,
+                         recorders, start=start, checkpoint=hook)
+    if checkpoint is not None:
+        checkpoint.finished()
+    return out
 
 
-def _checkpointed_loop(checkpoint: Checkpointing, scheme: Scheme, network: GradientNetwork,
-                       forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
-                       opt: torch.optim.Optimizer, inputs: list[torch.Tensor],
-                       settings: Settings, perturbations: list[torch.Generator],
-                       recorders: list[Recorder]) -> list[tuple[torch.Tensor, History]]:
-    """:func:`_admm_loop` for one problem, resumed from ``checkpoint``'s file if there is
-    one, saving its state there (and stopping) when ``checkpoint`` says so."""
-    device = scheme.x.device
-    mark = fingerprint(settings, scheme.observation(), device)
+def _resume(checkpoint: Checkpointing, scheme: Scheme, network: GradientNetwork,
+            opt: torch.optim.Optimizer, inputs: list[torch.Tensor], settings: Settings,
+            perturbation: torch.Generator, recorder: Recorder,
+            ) -> tuple[int, tuple[Checkpointing, Callable[[int], dict[str, Any]]]]:
+    """Restore one run from ``checkpoint``'s file if there is one (``inputs[0]`` replaced);
+    return the first iteration to run and the loop's checkpoint hook (the policy and the
+    function taking the state to save)."""
+    mark = fingerprint(settings, scheme.observation(), scheme.x.device)
     state = checkpoint.load()
     start = 1
     if state is not None:
@@ -678,25 +682,20 @@ def _checkpointed_loop(checkpoint: Checkpointing, scheme: Scheme, network: Gradi
                              "settings or device); remove it or give another path")
         network.load_state_dict(state["network"])
         opt.load_state_dict(state["optimizer"])
-        inputs[0] = state["input"].to(device)
-        perturbations[0].set_state(state["perturbation"])
+        inputs[0] = state["input"].to(scheme.x.device)
+        perturbation.set_state(state["perturbation"])
         scheme.load_state_dict(state["scheme"])
-        recorders[0].load_state_dict(state["recorder"])
+        recorder.load_state_dict(state["recorder"])
         start = int(state["iteration"]) + 1
 
     def snapshot(k: int) -> dict[str, Any]:
         return {"fingerprint": mark, "iteration": k, "iterations": settings.iterations,
                 "network": network.state_dict(), "optimizer": opt.state_dict(),
-                "input": inputs[0], "perturbation": perturbations[0].get_state(),
-                "scheme": scheme.state_dict(), "recorder": recorders[0].state_dict()}
+                "input": inputs[0], "perturbation": perturbation.get_state(),
+                "scheme": scheme.state_dict(), "recorder": recorder.state_dict()}
 
     checkpoint.start()
-    with _loop_flags(settings.network.deterministic, device.type == "cuda"), \
-            checkpoint.catching_ctrl_c():
-        out = _admm_loop([scheme], forward, opt, inputs, settings, perturbations, recorders,
-                         start=start, checkpoint=(checkpoint, snapshot))
-    checkpoint.finished()
-    return out
+    return start, (checkpoint, snapshot)
 
 
 @contextmanager
