@@ -7,13 +7,14 @@ float32 evaluation), be recorded in the settings, and run end to end.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 import pyngr
-from pyngr.errors import InputError
+from pyngr.errors import EngineWarning, InputError
 from pyngr.networks import GradientNetwork
 from pyngr.presets import NetworkSettings, get_settings
 
@@ -88,6 +89,32 @@ def test_compiled_network_matches_eager() -> None:
     compiled = s.replace(network=dataclasses.replace(s.network, compile="default"))
     out = pyngr.inpaint(img, mask, settings=compiled, device="cpu")
     np.testing.assert_allclose(out, eager, atol=1e-4)
+    # A second shape in the same process (a benchmark over Set5): torch would otherwise
+    # recompile with symbolic shapes, which inductor fails on for this network (the run then
+    # fell back to eager with an EngineWarning on the CPU, and took ~5 min on an H200).
+    img2 = np.random.default_rng(2).random((24, 40, 3)).astype(np.float32)
+    mask2 = np.random.default_rng(3).random(img2.shape) < 0.5
+    eager2 = pyngr.inpaint(img2, mask2, settings=s, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EngineWarning)
+        out2 = pyngr.inpaint(img2, mask2, settings=compiled, device="cpu")
+    np.testing.assert_allclose(out2, eager2, atol=1e-4)
+
+
+def test_compile_specialises_on_shapes(monkeypatch):
+    """Each image shape gets its own static graph (see the slow test above for why)."""
+    seen: list[dict] = []
+
+    def recording_compile(fn, **kw):
+        seen.append(kw)
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    s = get_settings("inpaint", "fast").replace(iterations=1)
+    s = s.replace(network=dataclasses.replace(s.network, width=8, depth=2, compile="default"))
+    pyngr.inpaint(img, np.ones((16, 16), bool), settings=s)
+    assert seen == [{"mode": None, "dynamic": False}]
 
 
 # ------------------------------------------------------------------ deterministic algorithms
@@ -159,7 +186,6 @@ def test_paper_preset_on_cuda_gets_the_fused_graph_engine_only_when_it_pays():
 
 
 def test_a_failing_compile_falls_back_to_the_eager_network(monkeypatch):
-    from pyngr.errors import EngineWarning
 
     img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
     mask = np.random.default_rng(1).random((16, 16)) < 0.5

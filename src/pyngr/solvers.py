@@ -724,8 +724,11 @@ class _CompiledForward:
     def __init__(self, forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
                  mode: str | None) -> None:
         self.eager = forward
+        # dynamic=False: a new image shape in the same process (a benchmark over Set5) gets
+        # its own static graph. Otherwise torch recompiles with symbolic shapes, which
+        # inductor fails on for this network on the CPU and took ~5 min on an H200.
         self.compiled: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = \
-            torch.compile(forward, mode=mode)
+            torch.compile(forward, mode=mode, dynamic=False)
         self.first = True
 
     def __call__(self, gs: list[torch.Tensor]) -> list[torch.Tensor]:
