@@ -19,7 +19,10 @@
 # finish in a 170 s stage; butterfly at SR 50/30/10% took 180/162/192 s in one process
 # (later runs reuse the compile cache). Third H200 session (h200c): reference 49.0 ms,
 # paper-sep-graphs 11.0 (4.5x; compiled in ~100 s), bird SR 50% in 222 s (first run of the
-# process), bird SR 30% in 169 s in a second call on the warm machine. Merge: bench.jsonl's
+# process), bird SR 30% in 169 s in a second call on the warm machine. Fourth H200 session
+# (2026-11-27, TEST_S=45 SPEED_S=0): CUDA tests 10 passed in 21 s; head SR 50% in 211 s (55 s
+# compiling); woman, the next shape, then recompiled with symbolic shapes for ~260 s (fixed
+# since: torch.compile(dynamic=False), each shape its own static graph). Merge: bench.jsonl's
 # lines beyond the committed store's (check that its first lines equal the committed file).
 # Data: copy what it needs into .gpudata/ (ignored by git; name it in `carry`):
 #   mkdir -p .gpudata/set5 && cp ../shared/data/set5/*.png .gpudata/set5/
