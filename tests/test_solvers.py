@@ -361,3 +361,26 @@ def test_batch_member_stopped_by_its_callback_is_frozen():
     s0, n0, g0 = _batch_problem(0, st)
     cut, _ = run_admm(s0, n0, st.replace(iterations=4), g0, monitor_every=2)
     assert torch.equal(cut, x0)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_input_perturbation_follows_its_schedule(schedule):
+    """The std of G - G0 that the network sees: 0.03 every iteration, or falling linearly
+    from 0.03 at the first iteration to exactly 0 at the last."""
+    x = smooth_volume(c=3, h=32, w=32).float()
+    g = torch.Generator().manual_seed(0)
+    mask = (torch.rand(x.shape, generator=g) < 0.5).float()
+    st = get_settings("inpaint", "fast").replace(iterations=9, init_weights=None)
+    st = st.replace(network=NetworkSettings(width=8, depth=2, heads="shared",
+                                            input_noise_schedule=schedule))
+    net = GradientNetwork(3, 32, 32, st.network, seed=0)
+    g0 = net.make_input(torch.Generator().manual_seed(0))
+    seen: list[float] = []
+    net.register_forward_pre_hook(lambda _m, args: seen.append(float((args[0] - g0).std())))
+    run_admm(InpaintingScheme(x * mask, mask, st.admm, g), net, st,
+             torch.Generator().manual_seed(0))
+    want = [0.03] * 9 if schedule == "constant" else [0.03 * (9 - k) / 8 for k in range(1, 10)]
+    assert len(seen) == 9
+    np.testing.assert_allclose(seen, want, rtol=0.1, atol=1e-7)
+    with pytest.raises(InputError, match="input_noise_schedule"):
+        NetworkSettings(input_noise_schedule="cosine")  # type: ignore[arg-type]

@@ -86,6 +86,9 @@ class NetworkSettings:
     input_channels : channels of G0; None means as many as the image (the reference).
     input_scale : G0 ~ U[0, input_scale).
     input_noise : std of the fresh Gaussian perturbation added to G0 every iteration.
+    input_noise_schedule : ``"constant"`` (the reference) or ``"linear"``: the std falls
+        linearly from ``input_noise`` at the first iteration to 0 at the last (exploration
+        early, a still input for the last iterations; the random draws are the same).
     architecture : the backbone (paper Section III-C3, Fig. 13): ``"skip"`` (Deep Image
         Prior's skip encoder-decoder, the paper's and the default), ``"resnet"``
         (full-resolution residual blocks), ``"plain"`` (conv-BN-ReLU blocks) or ``"unet"``
@@ -123,6 +126,7 @@ class NetworkSettings:
     input_channels: int | None = None
     input_scale: float = 0.1
     input_noise: float = 0.03
+    input_noise_schedule: Literal["constant", "linear"] = "constant"
     architecture: Architecture = "skip"
     fused: bool = False
     precision: Literal["float32", "bfloat16", "float16"] = "float32"
@@ -137,6 +141,9 @@ class NetworkSettings:
         if self.precision not in ("float32", "bfloat16", "float16"):
             raise InputError(f"network precision must be float32, bfloat16 or float16, got "
                              f"{self.precision!r}")
+        if self.input_noise_schedule not in ("constant", "linear"):
+            raise InputError(f"network input_noise_schedule must be constant or linear, got "
+                             f"{self.input_noise_schedule!r}")
         if self.compile not in ("none", "default", "reduce-overhead", "max-autotune"):
             raise InputError(f"network compile must be none, default, reduce-overhead or "
                              f"max-autotune, got {self.compile!r}")

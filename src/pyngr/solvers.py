@@ -747,6 +747,13 @@ class _CompiledForward:
         return self.eager(gs)
 
 
+def _noise_scale(schedule: str, k: int, n: int) -> float:
+    """The factor of the input perturbation's std at iteration ``k`` of ``n`` (1-based)."""
+    if schedule == "linear":
+        return (n - k) / max(n - 1, 1)
+    return 1.0
+
+
 def _admm_loop(schemes: list[Scheme],
                forward: Callable[[list[torch.Tensor]], list[torch.Tensor]],
                opt: torch.optim.Optimizer, inputs: list[torch.Tensor], settings: Settings,
@@ -763,7 +770,8 @@ def _admm_loop(schemes: list[Scheme],
     for k in range(start, n + 1):
         gs = inputs
         if noise > 0:
-            gs = [g0 + noise * torch.randn(g0.shape, generator=gen, device=g0.device)
+            std = noise * _noise_scale(settings.network.input_noise_schedule, k, n)
+            gs = [g0 + std * torch.randn(g0.shape, generator=gen, device=g0.device)
                   for g0, gen in zip(inputs, generators, strict=True)]
         fs = forward(gs)
         losses = {i: schemes[i].network_loss(fs[i]) for i in active}
