@@ -186,7 +186,6 @@ def test_paper_preset_on_cuda_gets_the_fused_graph_engine_only_when_it_pays():
 
 
 def test_a_failing_compile_falls_back_to_the_eager_network(monkeypatch):
-
     img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
     mask = np.random.default_rng(1).random((16, 16)) < 0.5
     s = get_settings("inpaint", "fast").replace(iterations=3)
