@@ -751,6 +751,8 @@ def test_fast_preset_keeps_the_paper_admm(task, kw):
     assert fast.network.output == paper.network.output
     assert fast.network.input_noise == paper.network.input_noise
     assert fast.iterations < paper.iterations and fast.network.width < paper.network.width
+    assert paper.network.input_noise_schedule == "constant"  # the reference's
+    assert fast.network.input_noise_schedule == ("auto" if task == "inpaint" else "constant")
 
 
 # --------------------------------------------------------------------------- regressions

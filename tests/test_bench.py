@@ -63,6 +63,12 @@ def test_override_and_settings(data: Path) -> None:
     spec = _spec(overrides=(("admm.lambda_t", 2.0),))
     s = build_settings(spec, "inpaint", (3, 24, 24), {}, "cpu")
     assert s.admm.lambda_t == 2.0 and s.iterations == 3 and s.preset == "fast"
+    # the paper's experiments: random weights, the reference's constant perturbation,
+    # unless a run asks otherwise
+    assert s.init_weights is None and s.network.input_noise_schedule == "constant"
+    asked = _spec(overrides=(("network.input_noise_schedule", "auto"),))
+    assert build_settings(asked, "inpaint", (3, 24, 24), {}, "cpu").network \
+        .input_noise_schedule == "auto"
     with pytest.raises(InputError, match="no field"):
         override(s, "admm.nope", 1)
 

@@ -363,13 +363,38 @@ def test_batch_member_stopped_by_its_callback_is_frozen():
     assert torch.equal(cut, x0)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "linear"])
-def test_input_perturbation_follows_its_schedule(schedule):
+def test_auto_schedule_is_per_problem_in_a_batch():
+    """Two problems in one loop, one sparse and one dense: "auto" gives each the schedule,
+    and so the result, it gets alone."""
+    from pyngr.solvers import run_admm_batch
+
+    st = get_settings("inpaint", "fast").replace(
+        iterations=4, init_weights=None,
+        network=NetworkSettings(width=8, depth=2, heads="shared", input_noise_schedule="auto"))
+    parts = [_batch_problem(i, st) for i in range(2)]
+    parts[1][0].m[:, ::2] = 0  # 40% observed -> about 20%: below the threshold
+    assert parts[0][0].observed_fraction() > 0.25 > parts[1][0].observed_fraction()
+    out = run_admm_batch([p[0] for p in parts], [p[1] for p in parts], st,
+                         [p[2] for p in parts])
+    assert [h.noise_schedule for _, h in out] == ["linear", "constant"]
+    for i, (x, _h) in enumerate(out):
+        scheme, net, gen = _batch_problem(i, st)
+        if i == 1:
+            scheme.m[:, ::2] = 0
+        alone, _ = run_admm(scheme, net, st, gen)
+        assert torch.equal(alone, x)
+
+
+@pytest.mark.parametrize(("schedule", "rate", "used"), [
+    ("constant", 0.5, "constant"), ("linear", 0.5, "linear"), ("linear", 0.1, "linear"),
+    ("auto", 0.5, "linear"), ("auto", 0.3, "linear"), ("auto", 0.1, "constant")])
+def test_input_perturbation_follows_its_schedule(schedule, rate, used):
     """The std of G - G0 that the network sees: 0.03 every iteration, or falling linearly
-    from 0.03 at the first iteration to exactly 0 at the last."""
+    from 0.03 at the first iteration to exactly 0 at the last; "auto" picks linear where at
+    least a quarter of the entries are observed, and the history says which was used."""
     x = smooth_volume(c=3, h=32, w=32).float()
     g = torch.Generator().manual_seed(0)
-    mask = (torch.rand(x.shape, generator=g) < 0.5).float()
+    mask = (torch.rand(x.shape, generator=g) < rate).float()
     st = get_settings("inpaint", "fast").replace(iterations=9, init_weights=None)
     st = st.replace(network=NetworkSettings(width=8, depth=2, heads="shared",
                                             input_noise_schedule=schedule))
@@ -377,10 +402,11 @@ def test_input_perturbation_follows_its_schedule(schedule):
     g0 = net.make_input(torch.Generator().manual_seed(0))
     seen: list[float] = []
     net.register_forward_pre_hook(lambda _m, args: seen.append(float((args[0] - g0).std())))
-    run_admm(InpaintingScheme(x * mask, mask, st.admm, g), net, st,
-             torch.Generator().manual_seed(0))
-    want = [0.03] * 9 if schedule == "constant" else [0.03 * (9 - k) / 8 for k in range(1, 10)]
+    _, history = run_admm(InpaintingScheme(x * mask, mask, st.admm, g), net, st,
+                          torch.Generator().manual_seed(0))
+    want = [0.03] * 9 if used == "constant" else [0.03 * (9 - k) / 8 for k in range(1, 10)]
     assert len(seen) == 9
     np.testing.assert_allclose(seen, want, rtol=0.1, atol=1e-7)
+    assert history.noise_schedule == used and history.to_dict()["noise_schedule"] == used
     with pytest.raises(InputError, match="input_noise_schedule"):
         NetworkSettings(input_noise_schedule="cosine")  # type: ignore[arg-type]

@@ -157,6 +157,22 @@ def _small(task: str = "inpaint", **kw: object) -> pyngr.Settings:
     return s.replace(network=net, iterations=4)
 
 
+def test_auto_perturbation_schedule_is_decided_per_tile() -> None:
+    """A mask dense on the left and sparse on the right: each tile's own observed fraction
+    decides ("auto"), and the history says so."""
+    img, _ = _problem()
+    rng = np.random.default_rng(2)
+    mask = rng.random(img.shape) < np.where(np.arange(56) < 28, 0.6, 0.05)[None, :, None]
+    s = _small().replace(tile=32, tile_overlap=8)
+    assert s.network.input_noise_schedule == "auto"
+    res = pyngr.inpaint(img, mask, settings=s, device="cpu", full_output=True)
+    assert [t["noise_schedule"] for t in res.history.tiles] == ["linear", "constant"] * 2
+    assert res.history.noise_schedule == "per tile"
+    whole = pyngr.inpaint(img, mask, settings=s.replace(tile=None), device="cpu",
+                          full_output=True, max_memory=64.0)
+    assert whole.history.noise_schedule == "linear"  # 33% observed over the whole image
+
+
 def test_tiled_run_is_the_blend_of_independent_tile_runs() -> None:
     img, mask = _problem()
     s = _small().replace(tile=32, tile_overlap=8)

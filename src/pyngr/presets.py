@@ -13,8 +13,10 @@ Presets (:func:`get_settings`):
     denoising. Hours per image on a CPU; minutes on a GPU.
 ``fast``
     Same ADMM and hyper-parameters, one lighter skip network with a shared trunk and three
-    heads, and fewer iterations. The default on CPU. The quality it gives up against
-    ``paper`` is measured in the README.
+    heads, and fewer iterations. The default on CPU. For inpainting it also starts RGB
+    images from bundled weights and lets the input perturbation fade out where at least a
+    quarter of the entries are observed (``input_noise_schedule="auto"``). The quality it
+    gives up against ``paper`` is measured in the README.
 
 Examples
 --------
@@ -88,7 +90,12 @@ class NetworkSettings:
     input_noise : std of the fresh Gaussian perturbation added to G0 every iteration.
     input_noise_schedule : ``"constant"`` (the reference) or ``"linear"``: the std falls
         linearly from ``input_noise`` at the first iteration to 0 at the last (exploration
-        early, a still input for the last iterations; the random draws are the same).
+        early, a still input for the last iterations; the random draws are the same); or
+        ``"auto"``, a rule on the observation: ``"linear"`` where at least
+        :data:`pyngr.solvers.AUTO_LINEAR_MIN_OBSERVED` of the entries are observed, else
+        ``"constant"`` (linear gained where much is observed and lost at SR 10%, README
+        "Speed"; a denoising observation counts as fully observed). The schedule used is
+        in ``History.noise_schedule``.
     architecture : the backbone (paper Section III-C3, Fig. 13): ``"skip"`` (Deep Image
         Prior's skip encoder-decoder, the paper's and the default), ``"resnet"``
         (full-resolution residual blocks), ``"plain"`` (conv-BN-ReLU blocks) or ``"unet"``
@@ -126,7 +133,7 @@ class NetworkSettings:
     input_channels: int | None = None
     input_scale: float = 0.1
     input_noise: float = 0.03
-    input_noise_schedule: Literal["constant", "linear"] = "constant"
+    input_noise_schedule: Literal["constant", "linear", "auto"] = "constant"
     architecture: Architecture = "skip"
     fused: bool = False
     precision: Literal["float32", "bfloat16", "float16"] = "float32"
@@ -141,9 +148,9 @@ class NetworkSettings:
         if self.precision not in ("float32", "bfloat16", "float16"):
             raise InputError(f"network precision must be float32, bfloat16 or float16, got "
                              f"{self.precision!r}")
-        if self.input_noise_schedule not in ("constant", "linear"):
-            raise InputError(f"network input_noise_schedule must be constant or linear, got "
-                             f"{self.input_noise_schedule!r}")
+        if self.input_noise_schedule not in ("constant", "linear", "auto"):
+            raise InputError(f"network input_noise_schedule must be constant, linear or auto, "
+                             f"got {self.input_noise_schedule!r}")
         if self.compile not in ("none", "default", "reduce-overhead", "max-autotune"):
             raise InputError(f"network compile must be none, default, reduce-overhead or "
                              f"max-autotune, got {self.compile!r}")
@@ -348,6 +355,8 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
     if preset == "fast":
         net = dataclasses.replace(net, **_FAST_NET)
         iterations = _FAST_ITERATIONS[task]
+        if task == "inpaint":  # measured on inpainting only (README "Speed")
+            net = dataclasses.replace(net, input_noise_schedule="auto")
         if task == "inpaint" and channels == 3:
             init_weights = AUTO_WEIGHTS
     return Settings(task=task, preset=preset, iterations=iterations, admm=admm,  # type: ignore[arg-type]
