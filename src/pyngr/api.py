@@ -505,7 +505,7 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
     weight = torch.zeros((h, w), device=device, dtype=problem.y.dtype)
     history = History(device=str(device), selection=settings.selection)
     start = time.perf_counter()
-    schedules: set[str] = set()
+    schedules: set[str | None] = set()
     for i, (ys, xs) in enumerate(boxes):
         def stop(info: IterationInfo, i: int = i) -> bool:
             tagged = dataclasses.replace(info, tile=(i, len(boxes)))

@@ -348,8 +348,9 @@ class History:
     ``oracle`` holds the best monitored PSNR against ground truth and its iteration when
     ground truth was given: an *oracle* figure, for reporting beside the honest final-iterate
     number only; it never chose the result. ``warm_start`` names the weights the network
-    started from (None: random initialisation); ``noise_schedule`` the schedule of the input
-    perturbation that was used (``"auto"`` resolved, see :func:`noise_schedule_for`).
+    started from (None: random initialisation); ``noise_schedule`` the schedule of the
+    network's input perturbation that was used (``"auto"`` resolved, see
+    :func:`noise_schedule_for`; None for the baselines, which do not run this loop).
     """
 
     iterations: int = 0
@@ -364,7 +365,7 @@ class History:
     tiles: list[dict[str, Any]] = field(default_factory=list)
     changes: list[tuple[int, float]] = field(default_factory=list)
     warm_start: str | None = None
-    noise_schedule: str = "constant"
+    noise_schedule: str | None = None
 
     def column(self, name: str) -> list[Any]:
         return [r.get(name) for r in self.records]

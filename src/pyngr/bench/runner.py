@@ -41,9 +41,10 @@ def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
                               noise=kwargs.get("noise", "mixed"),
                               video=bool(kwargs.get("video", False)))
         # The paper's experiments start from random weights and perturb the network input
-        # by the same amount every iteration: the `fast` preset's bundled warm start and its
-        # "auto" perturbation schedule (RGB inpainting) only where a run's overrides ask for
-        # them, so that a store's `fast` records keep one meaning across versions.
+        # by the same amount every iteration: the `fast` preset's bundled warm start (RGB
+        # inpainting) and its "auto" perturbation schedule (inpainting) only where a run's
+        # overrides ask for them, so that a store's `fast` records keep one meaning across
+        # versions.
         s = override(s.replace(init_weights=None), "network.input_noise_schedule", "constant")
     else:
         s = default_settings(spec.method, task, shape_chw, kwargs.get("noise"))
