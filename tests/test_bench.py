@@ -100,6 +100,7 @@ def test_local_run_records_and_resumes(data: Path, tmp_path: Path) -> None:
     assert set(r["result"]) == {"whole_image", "missing_entries"}
     assert r["result_is"] == "final iterate" and r["oracle_monitored"]["iteration"] >= 1
     assert r["settings"]["iterations"] == 3 and "torch" in r["versions"]
+    assert r["noise_schedule"] == "constant" and recs[1]["noise_schedule"] is None  # tv
     assert (tmp_path / "pics" / f"{r['key']}.png").exists()
     assert run_local(specs, store, data, device="cpu", progress=False) == 0  # resumed: nothing
     text = render(store.records(), figures=tmp_path / "figs", previews=tmp_path / "pics")

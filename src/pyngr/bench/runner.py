@@ -229,6 +229,8 @@ def _record(spec: RunSpec, case: Any, res: Any, wall: float, dev: str,
         # relative change of the iterate every 50 iterations (observation only): lets a
         # selection rule be evaluated on finished runs
         "changes": [[k, c] for k, c in h.changes],
+        # the input-perturbation schedule used ("auto" resolved; None for the baselines)
+        "noise_schedule": h.noise_schedule,
         "iterations": h.iterations,
         "wall_time_s": round(wall, 3),
         "seconds_per_iteration": h.wall_time / max(h.iterations, 1),
