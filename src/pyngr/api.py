@@ -505,7 +505,6 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
     weight = torch.zeros((h, w), device=device, dtype=problem.y.dtype)
     history = History(device=str(device), selection=settings.selection)
     start = time.perf_counter()
-    schedules: set[str | None] = set()
     for i, (ys, xs) in enumerate(boxes):
         def stop(info: IterationInfo, i: int = i) -> bool:
             tagged = dataclasses.replace(info, tile=(i, len(boxes)))
@@ -519,10 +518,9 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
         weight[ys, xs] += wt
         history.iterations = max(history.iterations, hist.iterations)
         history.warm_start = hist.warm_start  # the same for every tile (same network)
-        # "auto" decides per tile, by the tile's own observed fraction
-        schedules.add(hist.noise_schedule)
         history.tiles.append({"box": [ys.start, ys.stop, xs.start, xs.stop],
                               "iterations": hist.iterations, "wall_time": hist.wall_time,
+                              # "auto" decides per tile, by its own observed fraction
                               "noise_schedule": hist.noise_schedule,
                               "stop_reason": hist.stop_reason,
                               "selected_iteration": hist.selected_iteration})
@@ -531,6 +529,7 @@ def _ngr_tiled(problem: Problem, scheme_factory: SchemeFactory, settings: Settin
     history.wall_time = time.perf_counter() - start
     history.selected_iteration = history.iterations
     history.stopped_early = any(t["stop_reason"] for t in history.tiles)
+    schedules = {t["noise_schedule"] for t in history.tiles}
     history.noise_schedule = schedules.pop() if len(schedules) == 1 else "per tile"
     return acc / weight, history
 

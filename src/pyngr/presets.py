@@ -60,6 +60,8 @@ PRESETS: tuple[str, ...] = ("paper", "fast")
 Architecture = Literal["skip", "resnet", "plain", "unet"]
 Selection = Literal["final", "stable", "min_loss"]
 SELECTIONS: tuple[str, ...] = typing.get_args(Selection)
+NoiseSchedule = Literal["constant", "linear", "auto"]
+NOISE_SCHEDULES: tuple[str, ...] = typing.get_args(NoiseSchedule)
 #: Backbones of :class:`NetworkSettings` (``architecture``), see :mod:`pyngr.networks`.
 ARCHITECTURES: tuple[str, ...] = ("skip", "resnet", "plain", "unet")
 
@@ -133,7 +135,7 @@ class NetworkSettings:
     input_channels: int | None = None
     input_scale: float = 0.1
     input_noise: float = 0.03
-    input_noise_schedule: Literal["constant", "linear", "auto"] = "constant"
+    input_noise_schedule: NoiseSchedule = "constant"
     architecture: Architecture = "skip"
     fused: bool = False
     precision: Literal["float32", "bfloat16", "float16"] = "float32"
@@ -148,9 +150,9 @@ class NetworkSettings:
         if self.precision not in ("float32", "bfloat16", "float16"):
             raise InputError(f"network precision must be float32, bfloat16 or float16, got "
                              f"{self.precision!r}")
-        if self.input_noise_schedule not in ("constant", "linear", "auto"):
-            raise InputError(f"network input_noise_schedule must be constant, linear or auto, "
-                             f"got {self.input_noise_schedule!r}")
+        if self.input_noise_schedule not in NOISE_SCHEDULES:
+            raise InputError(f"network input_noise_schedule must be one of "
+                             f"{', '.join(NOISE_SCHEDULES)}, got {self.input_noise_schedule!r}")
         if self.compile not in ("none", "default", "reduce-overhead", "max-autotune"):
             raise InputError(f"network compile must be none, default, reduce-overhead or "
                              f"max-autotune, got {self.compile!r}")
