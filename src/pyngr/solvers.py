@@ -647,11 +647,15 @@ def run_admm_batch(
     on_cuda = device.type == "cuda"
     # On CUDA: Adam's fused kernel (one launch for all parameters instead of one per group
     # of tensors; the same update up to float rounding) and cuDNN's algorithm search for
-    # the fixed shapes of the loop. The CPU path stays as it was (bitwise reproducible).
+    # the fixed shapes of the loop. On the CPU: Adam's multi-tensor ("foreach") path, which
+    # torch enables only on CUDA by default: bitwise the same update as the per-tensor loop
+    # (tested) at about half its cost (2.5 ms less per iteration for `fast`'s 90 tensors on
+    # two cores).
     params = [p for net in networks for p in net.parameters()]
     opt = torch.optim.Adam(params, lr=settings.optimizer.lr,
                            weight_decay=settings.optimizer.weight_decay,
-                           fused=True if on_cuda else None)
+                           fused=True if on_cuda else None,
+                           foreach=None if on_cuda else True)
     inputs = [net.make_input(gen).to(device) for net, gen in zip(networks, generators, strict=True)]
     perturbations = [device_generator(gen, device) for gen in generators]
     forward: Callable[[list[torch.Tensor]], list[torch.Tensor]] = GradientNetworkBatch(
