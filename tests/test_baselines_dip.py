@@ -101,6 +101,24 @@ def test_runs_end_to_end(method, kind):
 
 
 @pytest.mark.parametrize("method", ["dip", "s2dip"])
+def test_multi_tensor_adam_gives_the_per_tensor_result(method, monkeypatch):
+    """The baselines ask for Adam's multi-tensor path (torch's default on CUDA only); on
+    the CPU it must give the bitwise result of the per-tensor path earlier versions used."""
+    p = make_problem("inpaint")
+    s = settings_for(method, "inpaint", 8, TINY)
+    fast, _ = run(method, p, s)
+    adam, asked = torch.optim.Adam, []
+
+    def per_tensor(params, **kw):
+        asked.append(kw.get("foreach"))
+        return adam(params, **{**kw, "foreach": False})
+
+    monkeypatch.setattr(torch.optim, "Adam", per_tensor)
+    slow, _ = run(method, p, s)
+    assert asked == [True] and torch.equal(fast, slow)
+
+
+@pytest.mark.parametrize("method", ["dip", "s2dip"])
 def test_same_seed_same_output_other_seed_other_output(method):
     p = make_problem("mixed")
     s = settings_for(method, "mixed", 3, TINY)
