@@ -32,3 +32,17 @@ def device(request: pytest.FixtureRequest) -> torch.device:
 @pytest.fixture
 def generator() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture
+def per_tensor_adam(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Replace ``torch.optim.Adam`` by torch's per-tensor path (``foreach=False``, its CPU
+    default); the list returned collects the ``foreach`` each construction asked for."""
+    adam, asked = torch.optim.Adam, []
+
+    def per_tensor(params: object, **kw: object) -> torch.optim.Optimizer:
+        asked.append(kw.get("foreach"))
+        return adam(params, **{**kw, "foreach": False})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.optim, "Adam", per_tensor)
+    return asked

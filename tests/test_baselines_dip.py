@@ -101,19 +101,13 @@ def test_runs_end_to_end(method, kind):
 
 
 @pytest.mark.parametrize("method", ["dip", "s2dip"])
-def test_multi_tensor_adam_gives_the_per_tensor_result(method, monkeypatch):
+def test_multi_tensor_adam_gives_the_per_tensor_result(method, request):
     """The baselines ask for Adam's multi-tensor path (torch's default on CUDA only); on
     the CPU it must give the bitwise result of the per-tensor path earlier versions used."""
     p = make_problem("inpaint")
     s = settings_for(method, "inpaint", 8, TINY)
     fast, _ = run(method, p, s)
-    adam, asked = torch.optim.Adam, []
-
-    def per_tensor(params, **kw):
-        asked.append(kw.get("foreach"))
-        return adam(params, **{**kw, "foreach": False})
-
-    monkeypatch.setattr(torch.optim, "Adam", per_tensor)
+    asked = request.getfixturevalue("per_tensor_adam")  # from here on: per-tensor Adam
     slow, _ = run(method, p, s)
     assert asked == [True] and torch.equal(fast, slow)
 

@@ -154,18 +154,11 @@ def test_ground_truth_monitoring_never_changes_the_result():
     assert hist.oracle["psnr"] == max(r["psnr"] for r in hist.records)
 
 
-def test_cpu_loop_uses_multi_tensor_adam_with_the_per_tensor_result(monkeypatch):
+def test_cpu_loop_uses_multi_tensor_adam_with_the_per_tensor_result(request):
     """The CPU loop asks for Adam's multi-tensor path (faster); it must give the bitwise
     result of torch's default per-tensor path there, which earlier versions used."""
-    adam = torch.optim.Adam
-    asked = []
-
-    def per_tensor(params, **kw):
-        asked.append(kw.get("foreach"))
-        return adam(params, **{**kw, "foreach": False})
-
     fast, _, _ = _tiny_run(seed=2, iterations=20)
-    monkeypatch.setattr(torch.optim, "Adam", per_tensor)
+    asked = request.getfixturevalue("per_tensor_adam")  # from here on: per-tensor Adam
     slow, _, _ = _tiny_run(seed=2, iterations=20)
     assert asked == [True]
     assert torch.equal(fast, slow)
