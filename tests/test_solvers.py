@@ -312,10 +312,14 @@ def test_recorder_stops_when_the_estimate_settles() -> None:
     assert not rec.finish(x)[1].stopped_early
 
 
-def _batch_problem(i, st):
+def _batch_problem(i, st, thin=False):
+    """Problem ``i`` of the batch tests; ``thin`` drops every other column of its mask
+    (40% observed -> about 20%) before the scheme is built from it."""
     g = torch.Generator().manual_seed(100 + i)
     y = torch.rand(3, 16, 20, generator=g)
     m = (torch.rand(3, 16, 20, generator=g) > 0.6).float()
+    if thin:
+        m[:, :, ::2] = 0
     gen = torch.Generator().manual_seed(i)
     scheme = InpaintingScheme(y, m, st.admm, gen)
     net = GradientNetwork(3, 16, 20, st.network, seed=i)
@@ -381,16 +385,13 @@ def test_auto_schedule_is_per_problem_in_a_batch():
     st = get_settings("inpaint", "fast").replace(
         iterations=4, init_weights=None,
         network=NetworkSettings(width=8, depth=2, heads="shared", input_noise_schedule="auto"))
-    parts = [_batch_problem(i, st) for i in range(2)]
-    parts[1][0].m[:, ::2] = 0  # 40% observed -> about 20%: below the threshold
+    parts = [_batch_problem(i, st, thin=i == 1) for i in range(2)]  # 1: below the threshold
     assert parts[0][0].observed_fraction() > 0.25 > parts[1][0].observed_fraction()
     out = run_admm_batch([p[0] for p in parts], [p[1] for p in parts], st,
                          [p[2] for p in parts])
     assert [h.noise_schedule for _, h in out] == ["linear", "constant"]
     for i, (x, _h) in enumerate(out):
-        scheme, net, gen = _batch_problem(i, st)
-        if i == 1:
-            scheme.m[:, ::2] = 0
+        scheme, net, gen = _batch_problem(i, st, thin=i == 1)
         alone, _ = run_admm(scheme, net, st, gen)
         assert torch.equal(alone, x)
 
