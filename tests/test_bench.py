@@ -433,3 +433,43 @@ def test_report_keeps_runs_of_other_iteration_counts_in_rows_of_their_own(data: 
     rows = [line for line in text.splitlines() if line.startswith("| tv")]
     assert [r.split(" |")[0] for r in rows] == ["| tv [iterations=3]", "| tv [iterations=6]"]
     assert "mixed settings" not in text
+
+
+def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
+    from pyngr.bench.report import SHIPPED_ROW, as_shipped
+    from pyngr.presets import get_settings
+
+    def rec(item: str, level: float, psnr: float, weights: str | None, schedule: str,
+            channels: int = 3, variant: str = "") -> dict:
+        s = get_settings("inpaint", "fast", channels=channels).to_dict()
+        s["init_weights"], s["seed"] = weights, 2333
+        s["network"]["input_noise_schedule"] = schedule
+        r = _record(RunSpec("table1", Case("set5", item, "random", level),
+                            tags={"variant": variant} if variant else {}), psnr)
+        r.update(settings=s, task="inpaint", data=f"set5/{item} (8, 8, {channels})")
+        return r
+
+    warm = "pyngr:fast_rgb_inpaint"
+    assert as_shipped(rec("bird", 0.1, 0, warm, "constant"))
+    assert as_shipped(rec("bird", 0.5, 0, warm, "linear"))
+    assert as_shipped(rec("bird", 0.5, 0, "pyngr:auto", "auto"))
+    assert not as_shipped(rec("bird", 0.5, 0, warm, "constant"))  # auto picks linear at 50%
+    assert not as_shipped(rec("bird", 0.1, 0, warm, "linear"))
+    assert not as_shipped(rec("bird", 0.1, 0, None, "constant"))  # random weights: the bench's
+    assert as_shipped(rec("cube", 0.1, 0, None, "constant", channels=31))  # no warm start
+    assert not as_shipped(rec("cube", 0.1, 0, warm, "constant", channels=31))
+    other = rec("bird", 0.1, 0, warm, "constant")
+    other["settings"]["network"]["width"] = 64
+    assert not as_shipped(other)
+    old = rec("bird", 0.1, 0, warm, "constant")  # from before the schedule field: constant
+    del old["settings"]["network"]["input_noise_schedule"]
+    assert as_shipped(old)
+    # one row per table, next to the bench's own fast row; a sweep keeps its variant rows
+    text = render([rec("bird", 0.1, 28.0, warm, "constant"), rec("head", 0.1, 30.0, warm,
+                   "constant"), rec("bird", 0.1, 27.0, None, "constant")])
+    assert f"| {SHIPPED_ROW} | 2 | 29.00 ± 1.00 |" in text
+    assert "| ngr (fast) | 1 | 27.00 |" in text
+    from pyngr.bench.report import _group
+
+    swept = _group([rec("bird", 0.1, 28.0, warm, "constant", variant="λ_t = 0.5")])
+    assert [list(rows) for rows in swept.values()] == [["ngr (fast, from " + warm + ")"]]
