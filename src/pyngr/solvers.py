@@ -60,6 +60,7 @@ __all__ = [
     "noise_schedule_for",
     "run_admm",
     "run_admm_batch",
+    "schedule_for_fraction",
 ]
 
 
@@ -789,9 +790,22 @@ def noise_schedule_for(schedule: str, scheme: Scheme) -> str:
     >>> noise_schedule_for("auto", sparse), noise_schedule_for("linear", sparse)
     ('constant', 'linear')
     """
+    if schedule != "auto":  # the observed fraction only where the rule needs it
+        return schedule
+    return schedule_for_fraction(schedule, scheme.observed_fraction())
+
+
+def schedule_for_fraction(schedule: str, observed: float) -> str:
+    """:func:`noise_schedule_for` given the observed fraction itself (e.g. a sampling rate).
+
+    Examples
+    --------
+    >>> schedule_for_fraction("auto", 0.1), schedule_for_fraction("auto", 0.5)
+    ('constant', 'linear')
+    """
     if schedule != "auto":
         return schedule
-    return "linear" if scheme.observed_fraction() >= AUTO_LINEAR_MIN_OBSERVED else "constant"
+    return "linear" if observed >= AUTO_LINEAR_MIN_OBSERVED else "constant"
 
 
 def _noise_scale(schedule: str, k: int, n: int) -> float:

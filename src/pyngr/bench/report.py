@@ -132,7 +132,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
     schedule existed had a constant one)."""
     from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
-    from ..solvers import AUTO_LINEAR_MIN_OBSERVED
+    from ..solvers import schedule_for_fraction
 
     s = record.get("settings") or {}
     spec = record["spec"]
@@ -160,11 +160,10 @@ def as_shipped(record: dict[str, Any]) -> bool:
         case = spec["case"]
         if case["degradation"] != "random" or not isinstance(case["level"], (int, float)):
             return False
-        picked = "linear" if case["level"] >= AUTO_LINEAR_MIN_OBSERVED else "constant"
-        if schedule != picked:
+        if schedule != schedule_for_fraction("auto", float(case["level"])):
             return False
         got["network"]["input_noise_schedule"] = "auto"
-    return bool(got == want)
+    return got == want
 
 
 def _method_key(record: dict[str, Any]) -> str:
