@@ -692,6 +692,34 @@ def test_paper_inpainting_settings_match_spec(channels, lambda_t):
     assert s.network.input_noise == 0.03 and s.optimizer.weight_decay == 0.0
 
 
+@pytest.mark.parametrize("channels,observed,lambda_t",
+                         [(1, None, 100.0), (3, 0.1, 0.5), (10, 0.1, 100.0), (102, 0.2, 100.0),
+                          (102, 0.5, 5.0), (10, 0.9, 5.0), (3, 0.9, 0.5)])
+def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_images_more(
+        channels, observed, lambda_t):
+    # the paper's ADMM otherwise; RGB keeps the paper's 0.5, other tasks the paper's 5
+    s = get_settings("inpaint", "fast", channels=channels, observed=observed)
+    paper = get_settings("inpaint", "paper", channels=channels, observed=observed)
+    assert s.admm == dataclasses.replace(paper.admm, lambda_t=lambda_t)
+    for task in ("decloud", "denoise"):
+        assert get_settings(task, "fast", channels=channels).admm \
+            == get_settings(task, "paper", channels=channels).admm
+
+
+def test_get_settings_rejects_an_observed_fraction_outside_0_1():
+    with pytest.raises(InputError, match="observed must be a fraction"):
+        get_settings("inpaint", "fast", channels=10, observed=30)
+
+
+@pytest.mark.parametrize("kept,lambda_t", [(0.1, 100.0), (0.9, 5.0)])
+def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
+    rng = np.random.default_rng(0)
+    img = rng.random((12, 12, 4)).astype(np.float32)
+    mask = rng.random((12, 12)) < kept  # one mask for all channels: the same fraction
+    res = inpaint(img, mask, iterations=2, device="cpu", full_output=True)
+    assert res.settings.admm.lambda_t == lambda_t
+
+
 def test_paper_cloud_removal_settings_match_spec():
     s = get_settings("decloud", "paper", channels=26)
     assert s.iterations == 15000
@@ -745,7 +773,11 @@ def test_paper_denoising_settings_match_spec(noise, video, row, output):
 def test_fast_preset_keeps_the_paper_admm(task, kw):
     paper = get_settings(task, "paper", **kw)
     fast = get_settings(task, "fast", **kw)
-    assert fast.preset == "fast" and fast.admm == paper.admm
+    assert fast.preset == "fast"
+    # all but multichannel inpainting's λ_t (test_fast_inpainting_weighs_the_channel_...)
+    if task == "inpaint":
+        assert dataclasses.replace(fast.admm, lambda_t=paper.admm.lambda_t) == paper.admm
+    assert (fast.admm == paper.admm) == (task != "inpaint" or kw["channels"] == 3)
     assert fast.optimizer == paper.optimizer
     assert fast.network.upsample == paper.network.upsample
     assert fast.network.output == paper.network.output

@@ -14,6 +14,7 @@ from pyngr.bench.datasets import list_items, load_case
 from pyngr.bench.runner import build_settings, override
 from pyngr.cli import main
 from pyngr.errors import InputError, PyngrError
+from pyngr.presets import get_settings
 
 
 @pytest.fixture
@@ -66,6 +67,12 @@ def test_override_and_settings(data: Path) -> None:
     # the paper's experiments: random weights, the reference's constant perturbation,
     # unless a run asks otherwise
     assert s.init_weights is None and s.network.input_noise_schedule == "constant"
+    # ... and the paper's λ_t, also for multichannel inpainting (the preset's is 100)
+    multi = build_settings(_spec(), "inpaint", (10, 24, 24), {}, "cpu")
+    assert multi.admm.lambda_t == 5.0 and multi.network.width == 48
+    asked = _spec(overrides=(("admm.lambda_t", 100.0),))
+    assert build_settings(asked, "inpaint", (10, 24, 24), {}, "cpu").admm \
+        == get_settings("inpaint", "fast", channels=10).admm
     asked = _spec(overrides=(("network.input_noise_schedule", "auto"),))
     assert build_settings(asked, "inpaint", (3, 24, 24), {}, "cpu").network \
         .input_noise_schedule == "auto"
@@ -458,6 +465,13 @@ def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
     assert not as_shipped(rec("bird", 0.1, 0, None, "constant"))  # random weights: the bench's
     assert as_shipped(rec("cube", 0.1, 0, None, "constant", channels=31))  # no warm start
     assert not as_shipped(rec("cube", 0.1, 0, warm, "constant", channels=31))
+    paper_weight = rec("cube", 0.1, 0, None, "constant", channels=31)
+    paper_weight["settings"]["admm"]["lambda_t"] = 5.0  # the bench's, not the preset's 100
+    assert not as_shipped(paper_weight)
+    dense = rec("cube", 0.9, 0, None, "linear", channels=31)  # 90% observed: the paper's λ_t
+    assert dense["settings"]["admm"]["lambda_t"] == 100.0 and not as_shipped(dense)
+    dense["settings"]["admm"]["lambda_t"] = 5.0
+    assert as_shipped(dense)
     other = rec("bird", 0.1, 0, warm, "constant")
     other["settings"]["network"]["width"] = 64
     assert not as_shipped(other)

@@ -47,7 +47,7 @@ def test_hsi_deadlines_pavia(data):
     res = pyngr.inpaint(np.where(mask, gt, np.nan), mask, iterations=ITER, device="cpu",
                         ground_truth=gt, full_output=True)
     assert res.image.shape == (100, 100, 102) and np.isfinite(res.image).all()
-    assert res.settings.admm.lambda_t == 5.0  # multichannel setting
+    assert res.settings.admm.lambda_t == 5.0  # 85% observed: the paper's multichannel weight
 
 
 def test_decloud_sentinel2_with_real_masks(data):

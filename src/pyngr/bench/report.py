@@ -128,8 +128,10 @@ def as_shipped(record: dict[str, Any]) -> bool:
     perturbation, as the paper's experiments do (:func:`pyngr.bench.runner.build_settings`);
     runs that asked for the shipped choices by overrides are these. A pinned schedule is
     checked against the rule only for random sampling, whose level is the observed fraction;
-    records of versions with other settings fields never match (but those from before the
-    schedule existed had a constant one)."""
+    so is a multichannel run's λ_t (another degradation's multichannel runs are not
+    gathered: their observed fraction is not recorded); records of versions with other
+    settings fields never match (but those from before the schedule existed had a constant
+    one)."""
     from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
     from ..solvers import schedule_for_fraction
@@ -143,7 +145,12 @@ def as_shipped(record: dict[str, Any]) -> bool:
     if not shape:
         return False
     channels = int(shape.group(1).split(",")[-1])
-    want = get_settings("inpaint", "fast", channels=channels).to_dict()
+    case = spec["case"]
+    random = case["degradation"] == "random" and isinstance(case["level"], (int, float))
+    if channels != 3 and not random:  # its λ_t depends on an observed fraction not recorded
+        return False
+    want = get_settings("inpaint", "fast", channels=channels,
+                        observed=float(case["level"]) if random else None).to_dict()
     got = {**s, "seed": want["seed"],
            "network": {**(s.get("network") or {})}}
     if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's RGB network
@@ -157,8 +164,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
     # records from before the schedule existed perturbed by a constant amount (commit 25121b9)
     schedule = got["network"].setdefault("input_noise_schedule", "constant")
     if schedule != "auto":
-        case = spec["case"]
-        if case["degradation"] != "random" or not isinstance(case["level"], (int, float)):
+        if not random:
             return False
         if schedule != schedule_for_fraction("auto", float(case["level"])):
             return False
@@ -259,6 +265,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
            relative_to: Path | None = None) -> str:
     """Markdown report of ``records`` (from :meth:`Store.records`); figures into
     ``figures`` when given, linked relative to ``relative_to`` (the report's folder)."""
+    from ..presets import FAST_LAMBDA_T_MAX_OBSERVED, FAST_MULTICHANNEL_LAMBDA_T
+
     def link(path: Path) -> str:
         if relative_to is None:
             return path.as_posix()
@@ -279,11 +287,13 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "crop), so there the gap is indicative only and the ranking on our data is the "
              "comparison. Settings that differ from a method's defaults are shown in "
              "brackets after its name. The bench runs NGR as the paper's experiments do "
-             "(random initial weights, a constant input perturbation); "
+             "(random initial weights, a constant input perturbation, the paper's λ_t); "
              f"*{SHIPPED_ROW}* gathers the runs whose settings are exactly what the `fast` "
              "preset gives a user (for RGB inpainting the bundled warm start, and the "
              "perturbation schedule its `auto` rule picks: linear where at least a quarter "
-             "of the entries are observed).", ""]
+             "of the entries are observed; for multichannel inpainting "
+             f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
+             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:

@@ -40,12 +40,15 @@ def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
         s: Any = get_settings(task, preset, channels=shape_chw[0],
                               noise=kwargs.get("noise", "mixed"),
                               video=bool(kwargs.get("video", False)))
-        # The paper's experiments start from random weights and perturb the network input
-        # by the same amount every iteration: the `fast` preset's bundled warm start (RGB
-        # inpainting) and its "auto" perturbation schedule (inpainting) only where a run's
-        # overrides ask for them, so that a store's `fast` records keep one meaning across
-        # versions.
+        # The paper's experiments start from random weights, perturb the network input by
+        # the same amount every iteration and weigh the channel gradient by the paper's λ_t:
+        # the `fast` preset's bundled warm start (RGB inpainting), its "auto" perturbation
+        # schedule and its multichannel λ_t (inpainting) only where a run's overrides ask
+        # for them, so that a store's `fast` records keep one meaning across versions.
         s = override(s.replace(init_weights=None), "network.input_noise_schedule", "constant")
+        if task == "inpaint":
+            paper = get_settings(task, "paper", channels=shape_chw[0])
+            s = override(s, "admm.lambda_t", paper.admm.lambda_t)
     else:
         s = default_settings(spec.method, task, shape_chw, kwargs.get("noise"))
     s = s.replace(seed=spec.seed)
