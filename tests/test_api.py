@@ -720,6 +720,14 @@ def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
     assert res.settings.admm.lambda_t == lambda_t
 
 
+def test_inpaint_many_picks_the_fast_lambda_t_per_image():
+    rng = np.random.default_rng(1)
+    imgs = [rng.random((12, 12, 4)).astype(np.float32) for _ in range(2)]
+    masks = [rng.random((12, 12, 4)) < kept for kept in (0.1, 0.9)]
+    res = pyngr.inpaint_many(imgs, masks, iterations=2, device="cpu", full_output=True)
+    assert [r.settings.admm.lambda_t for r in res] == [100.0, 5.0]
+
+
 def test_paper_cloud_removal_settings_match_spec():
     s = get_settings("decloud", "paper", channels=26)
     assert s.iterations == 15000
