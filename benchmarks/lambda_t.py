@@ -34,6 +34,7 @@ import torch
 
 import pyngr
 from pyngr.bench.datasets import load_case
+from pyngr.bench.runner import _to_unit
 from pyngr.bench.specs import Case
 from pyngr.metrics import evaluate
 from pyngr.presets import get_settings, override
@@ -56,11 +57,6 @@ CASES: dict[str, tuple[str, str, str, str, float]] = {
 }
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    return a.astype(np.float64) / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
-
-
 def run(name: str, lambda_t: float, iterations: int) -> dict[str, Any]:
     split, dataset, item, degradation, level = CASES[name]
     loaded = load_case(Case(dataset, item, degradation, level), DATA)
@@ -71,7 +67,9 @@ def run(name: str, lambda_t: float, iterations: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     res = pyngr.inpaint(image, mask, settings=s, full_output=True)
     wall = time.perf_counter() - t0
-    psnr = evaluate(_unit(res.image), _unit(loaded.truth), metrics=("psnr",))["psnr"]
+    # scored as `ngr bench` scores (its conversion to [0, 1] floats)
+    psnr = evaluate(_to_unit(res.image, loaded.truth), _to_unit(loaded.truth, loaded.truth),
+                    metrics=("psnr",))["psnr"]
     return {"case": name, "split": split, "data": f"{dataset}/{item}", "degradation": degradation,
             "level": level, "shape": list(image.shape), "observed": round(float(np.mean(mask)), 4),
             "lambda_t": float(lambda_t), "iterations": iterations,

@@ -659,7 +659,7 @@ def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str |
     chans = 1 if img.ndim == 2 else img.shape[2]
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
                         iterations, seed, tile=tile, overrides=overrides,
-                        observed=float(np.broadcast_to(m, img.shape).mean()))
+                        observed=float(m.mean()))  # an (H, W) mask: same fraction
     scaling = Scaling.infer(observed, img.dtype, data_range)
     clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
     y = _tensor(_to_chw(scaling.forward(clean)), dev)

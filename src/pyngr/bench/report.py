@@ -146,11 +146,11 @@ def as_shipped(record: dict[str, Any]) -> bool:
         return False
     channels = int(shape.group(1).split(",")[-1])
     case = spec["case"]
-    random = case["degradation"] == "random" and isinstance(case["level"], (int, float))
-    if channels != 3 and not random:  # its λ_t depends on an observed fraction not recorded
+    sampled = case["degradation"] == "random" and isinstance(case["level"], (int, float))
+    if channels != 3 and not sampled:  # its λ_t depends on an observed fraction not recorded
         return False
     want = get_settings("inpaint", "fast", channels=channels,
-                        observed=float(case["level"]) if random else None).to_dict()
+                        observed=float(case["level"]) if sampled else None).to_dict()
     got = {**s, "seed": want["seed"],
            "network": {**(s.get("network") or {})}}
     if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's RGB network
@@ -164,9 +164,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
     # records from before the schedule existed perturbed by a constant amount (commit 25121b9)
     schedule = got["network"].setdefault("input_noise_schedule", "constant")
     if schedule != "auto":
-        if not random:
-            return False
-        if schedule != schedule_for_fraction("auto", float(case["level"])):
+        if not sampled or schedule != schedule_for_fraction("auto", float(case["level"])):
             return False
         got["network"]["input_noise_schedule"] = "auto"
     return got == want
