@@ -37,7 +37,7 @@ from pyngr.bench.datasets import load_case
 from pyngr.bench.runner import _to_unit
 from pyngr.bench.specs import Case
 from pyngr.metrics import evaluate
-from pyngr.presets import get_settings, override
+from pyngr.presets import get_settings, override, parse_override
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -57,28 +57,60 @@ CASES: dict[str, tuple[str, str, str, str, float]] = {
 }
 
 
-def run(name: str, lambda_t: float, iterations: int) -> dict[str, Any]:
+def parse_candidate(text: str) -> tuple[float, float | None]:
+    """``"100"``: λ_t = 100 throughout; ``"100>5"``: the continuation from 100 to 5
+    (``admm.lambda_t_final``)."""
+    start, _, final = text.partition(">")
+    return float(start), (float(final) if final else None)
+
+
+def label(lambda_t: float, final: float | None, extra: str = "{}") -> str:
+    text = f"{lambda_t:g}" if final is None else f"{lambda_t:g}→{final:g}"
+    more = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in json.loads(extra).items())
+    return f"{text} ({more})" if more else text
+
+
+def _column(r: dict[str, Any]) -> tuple[float, float | None, str]:
+    return (float(r["lambda_t"]), r.get("lambda_t_final"),
+            json.dumps(r.get("overrides") or {}, sort_keys=True))
+
+
+def run(name: str, lambda_t: float, iterations: int, final: float | None = None,
+        extra: dict[str, Any] | None = None, trace: int = 0) -> dict[str, Any]:
     split, dataset, item, degradation, level = CASES[name]
     loaded = load_case(Case(dataset, item, degradation, level), DATA)
     image, mask = loaded.kwargs["image"], loaded.kwargs["mask"]
     channels = 1 if image.ndim == 2 else image.shape[-1]
     s = get_settings("inpaint", "fast", channels=channels).replace(iterations=iterations)
     s = override(s, "admm.lambda_t", float(lambda_t))
+    s = override(s, "admm.lambda_t_final", final)
+    for path, value in (extra or {}).items():
+        s = override(s, path, value)
     t0 = time.perf_counter()
-    res = pyngr.inpaint(image, mask, settings=s, full_output=True)
+    # ``trace``: PSNR of the (float) estimate every ``trace`` iterations, monitoring only
+    # (ground truth never reaches the solver; tests/test_solvers.py checks it changes nothing).
+    # Where the perturbation schedule does not depend on the iteration count ("constant":
+    # random sampling below 25% observed), iterate k of this run is the final iterate of a
+    # k-iteration run.
+    monitor = {"ground_truth": loaded.truth, "monitor_every": trace} if trace else {}
+    res = pyngr.inpaint(image, mask, settings=s, full_output=True, **monitor)
     wall = time.perf_counter() - t0
     # scored as `ngr bench` scores (its conversion to [0, 1] floats)
     psnr = evaluate(_to_unit(res.image, loaded.truth), _to_unit(loaded.truth, loaded.truth),
                     metrics=("psnr",))["psnr"]
     return {"case": name, "split": split, "data": f"{dataset}/{item}", "degradation": degradation,
             "level": level, "shape": list(image.shape), "observed": round(float(np.mean(mask)), 4),
-            "lambda_t": float(lambda_t), "iterations": iterations,
+            "lambda_t": float(lambda_t), "lambda_t_final": final, "iterations": iterations,
+            **({"overrides": extra} if extra else {}),
+            **({"trace": [[r["iteration"], round(r["psnr"], 2)] for r in res.history.records],
+                "schedule": res.history.noise_schedule} if trace else {}),
             "threads": torch.get_num_threads(), "psnr": round(float(psnr), 2),
             "wall_s": round(wall, 1), "pyngr": pyngr.__version__, "torch": torch.__version__}
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:
-    return (r["case"], float(r["lambda_t"]), int(r["iterations"]), r.get("threads"))
+    return (r["case"], float(r["lambda_t"]), r.get("lambda_t_final"), int(r["iterations"]),
+            r.get("threads"), json.dumps(r.get("overrides") or {}, sort_keys=True))
 
 
 def load_store(path: Path) -> list[dict[str, Any]]:
@@ -88,21 +120,25 @@ def load_store(path: Path) -> list[dict[str, Any]]:
 
 
 def summary(records: list[dict[str, Any]]) -> str:
-    """A markdown table: one row per case, one column per λ_t, PSNR (dB) of the final
-    iterate (repeats that differ joined by " / "); the best of each row in bold."""
-    lambdas = sorted({float(r["lambda_t"]) for r in records})
+    """A markdown table: one row per case, one column per λ_t (or continuation), PSNR (dB)
+    of the final iterate (repeats that differ joined by " / "); the best of each row in
+    bold."""
+    lambdas = sorted({_column(r) for r in records},
+                     key=lambda c: (c[2] != "{}", c[2], c[1] is not None, c[0], c[1] or 0.0))
     its = sorted({int(r["iterations"]) for r in records})
     lines = []
     for n in its:
         rows = [r for r in records if int(r["iterations"]) == n]
         lines += [f"\n{n} iterations (whole-image PSNR, dB, final iterate)\n",
-                  "| case | split | " + " | ".join(f"λ_t = {lam:g}" for lam in lambdas) + " |",
+                  "| case | split | " + " | ".join(f"λ_t = {label(*c)}" for c in lambdas)
+                  + " |",
                   "|---|---|" + "---|" * len(lambdas)]
         for name, (split, *_rest) in CASES.items():
-            got: dict[float, list[float]] = {}
+            got: dict[tuple[float, float | None, str], list[float]] = {}
             for r in rows:
-                if r["case"] == name and r["psnr"] not in got.get(float(r["lambda_t"]), []):
-                    got.setdefault(float(r["lambda_t"]), []).append(r["psnr"])
+                c = _column(r)
+                if r["case"] == name and r["psnr"] not in got.get(c, []):
+                    got.setdefault(c, []).append(r["psnr"])
             if not got:
                 continue
             best = max(max(v) for v in got.values())
@@ -116,9 +152,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default=",".join(CASES), help=f"of {', '.join(CASES)}")
     ap.add_argument("--split", choices=("validation", "test"), default=None)
-    ap.add_argument("--lambdas", default="5,20,100")
+    ap.add_argument("--lambdas", default="5,20,100",
+                    help="comma-separated; '100>5' is the continuation from 100 to 5")
     ap.add_argument("--iterations", type=int, default=1500)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="another settings override (JSON value), e.g. admm.mu_max=5")
+    ap.add_argument("--trace", type=int, default=0, metavar="K",
+                    help="also record the estimate's PSNR every K iterations (monitoring)")
     ap.add_argument("--store", type=Path, default=STORE)
     ap.add_argument("--summary", action="store_true", help="print the store's table and stop")
     a = ap.parse_args()
@@ -131,12 +172,14 @@ def main() -> None:
     unknown = [c for c in names if c not in CASES]
     if unknown:
         raise SystemExit(f"unknown case(s) {', '.join(unknown)}; expected {', '.join(CASES)}")
+    extra = dict(parse_override(x) for x in a.set)
     done = {_key(r) for r in load_store(a.store)}
     for name in names:
-        for lam in (float(x) for x in a.lambdas.split(",")):
-            if (name, lam, a.iterations, torch.get_num_threads()) in done:
+        for lam, final in (parse_candidate(x) for x in a.lambdas.split(",")):
+            if (name, lam, final, a.iterations, torch.get_num_threads(),
+                    json.dumps(extra, sort_keys=True)) in done:
                 continue
-            rec = run(name, lam, a.iterations)
+            rec = run(name, lam, a.iterations, final, extra, a.trace)
             print(json.dumps(rec), flush=True)
             a.store.parent.mkdir(parents=True, exist_ok=True)
             with a.store.open("a") as f:
