@@ -57,14 +57,9 @@ CASES: dict[str, tuple[str, str, str, str, float]] = {
 }
 
 
-def parse_candidate(text: str) -> tuple[float, float | None]:
-    """``"100"``: λ_t = 100 throughout; ``"100>5"``: the continuation from 100 to 5
-    (``admm.lambda_t_final``)."""
-    start, _, final = text.partition(">")
-    return float(start), (float(final) if final else None)
-
-
 def label(lambda_t: float, final: float | None, extra: str = "{}") -> str:
+    """A column's title; ``final``: records of the λ_t continuation prototype (commit
+    325836e, removed: it lost to both constants on hall)."""
     text = f"{lambda_t:g}" if final is None else f"{lambda_t:g}→{final:g}"
     more = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in json.loads(extra).items())
     return f"{text} ({more})" if more else text
@@ -75,15 +70,14 @@ def _column(r: dict[str, Any]) -> tuple[float, float | None, str]:
             json.dumps(r.get("overrides") or {}, sort_keys=True))
 
 
-def run(name: str, lambda_t: float, iterations: int, final: float | None = None,
-        extra: dict[str, Any] | None = None, trace: int = 0) -> dict[str, Any]:
+def run(name: str, lambda_t: float, iterations: int, extra: dict[str, Any] | None = None,
+        trace: int = 0) -> dict[str, Any]:
     split, dataset, item, degradation, level = CASES[name]
     loaded = load_case(Case(dataset, item, degradation, level), DATA)
     image, mask = loaded.kwargs["image"], loaded.kwargs["mask"]
     channels = 1 if image.ndim == 2 else image.shape[-1]
     s = get_settings("inpaint", "fast", channels=channels).replace(iterations=iterations)
     s = override(s, "admm.lambda_t", float(lambda_t))
-    s = override(s, "admm.lambda_t_final", final)
     for path, value in (extra or {}).items():
         s = override(s, path, value)
     t0 = time.perf_counter()
@@ -100,7 +94,7 @@ def run(name: str, lambda_t: float, iterations: int, final: float | None = None,
                     metrics=("psnr",))["psnr"]
     return {"case": name, "split": split, "data": f"{dataset}/{item}", "degradation": degradation,
             "level": level, "shape": list(image.shape), "observed": round(float(np.mean(mask)), 4),
-            "lambda_t": float(lambda_t), "lambda_t_final": final, "iterations": iterations,
+            "lambda_t": float(lambda_t), "iterations": iterations,
             **({"overrides": extra} if extra else {}),
             **({"trace": [[r["iteration"], round(r["psnr"], 2)] for r in res.history.records],
                 "schedule": res.history.noise_schedule} if trace else {}),
@@ -152,8 +146,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default=",".join(CASES), help=f"of {', '.join(CASES)}")
     ap.add_argument("--split", choices=("validation", "test"), default=None)
-    ap.add_argument("--lambdas", default="5,20,100",
-                    help="comma-separated; '100>5' is the continuation from 100 to 5")
+    ap.add_argument("--lambdas", default="5,20,100")
     ap.add_argument("--iterations", type=int, default=1500)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
@@ -175,11 +168,11 @@ def main() -> None:
     extra = dict(parse_override(x) for x in a.set)
     done = {_key(r) for r in load_store(a.store)}
     for name in names:
-        for lam, final in (parse_candidate(x) for x in a.lambdas.split(",")):
-            if (name, lam, final, a.iterations, torch.get_num_threads(),
+        for lam in (float(x) for x in a.lambdas.split(",")):
+            if (name, lam, None, a.iterations, torch.get_num_threads(),
                     json.dumps(extra, sort_keys=True)) in done:
                 continue
-            rec = run(name, lam, a.iterations, final, extra, a.trace)
+            rec = run(name, lam, a.iterations, extra, a.trace)
             print(json.dumps(rec), flush=True)
             a.store.parent.mkdir(parents=True, exist_ok=True)
             with a.store.open("a") as f:

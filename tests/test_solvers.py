@@ -8,14 +8,14 @@ import torch
 
 from pyngr.errors import InputError
 from pyngr.networks import GradientNetwork
-from pyngr.operators import AXES, grad, grad_adjoint, normal_operator_spectrum
+from pyngr.operators import AXES, grad
 from pyngr.presets import (
     DenoisingADMM,
     InpaintingADMM,
     NetworkSettings,
     get_settings,
 )
-from pyngr.solvers import DenoisingScheme, InpaintingScheme, Scheme, dual_norm, run_admm
+from pyngr.solvers import DenoisingScheme, InpaintingScheme, dual_norm, run_admm
 
 
 def smooth_volume(c=3, h=12, w=14, seed=0):
@@ -82,52 +82,7 @@ def test_inpainting_loss_is_weighted_gradient_misfit(generator):
     assert float(s.network_loss(f)) == pytest.approx(want)
 
 
-def test_lambda_t_continuation_solves_each_x_step_with_that_iterations_weight(generator):
-    """With ``lambda_t_final``, iteration k's loss and X-step use λ_t(k) (geometric from
-    λ_t to λ_t_final): the X-step is checked against the normal equations applied with the
-    difference operators themselves, not the FFT."""
-    x = smooth_volume()
-    mask = (torch.rand(x.shape, generator=generator) < 0.4).double()
-    admm = InpaintingADMM(lambda_t=100.0, lambda_t_final=5.0)
-    s = InpaintingScheme(x * mask, mask, admm, generator)
-    n = 5
-    for k in range(1, n + 1):
-        lam_t = 100.0 * (5.0 / 100.0) ** ((k - 1) / (n - 1))
-        s.begin(k, n)
-        assert s.weights == {"h": 1.0, "v": 1.0, "t": pytest.approx(lam_t, rel=1e-12)}
-        assert torch.allclose(s.spectrum, normal_operator_spectrum(x.shape, s.weights,
-                                                                   dtype=x.dtype))
-        f = torch.randn((3, *x.shape), generator=generator, dtype=x.dtype)
-        w = (1.0, 1.0, lam_t)
-        want_loss = sum(0.5 * wi * float(((grad(s.x, a) - f[i]) ** 2).sum())
-                        for i, (a, wi) in enumerate(zip(AXES, w, strict=True)))
-        assert float(s.network_loss(f)) == pytest.approx(want_loss)
-        mu = s.mu
-        rhs = mu * (s.y - s.k) + s.lam + sum(wi * grad_adjoint(f[i], a)
-                                             for i, (a, wi) in enumerate(zip(AXES, w,
-                                                                              strict=True)))
-        s.update(f)
-        applied = mu * s.x + sum(wi * grad_adjoint(grad(s.x, a), a)
-                                 for a, wi in zip(AXES, w, strict=True))
-        assert torch.allclose(applied, rhs, atol=1e-9 * float(rhs.abs().max()))
-    assert s.weights["t"] == pytest.approx(5.0)
-
-
-def test_lambda_t_continuation_to_the_same_value_is_the_constant_run():
-    """``lambda_t_final == lambda_t`` is bitwise the run without a continuation."""
-    x = smooth_volume(h=16, w=16).float()
-    mask = (torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.3).float()
-    out = []
-    for final in (None, 5.0):
-        st, net = _scripted_run_setup("inpaint", 16, iterations=12)
-        st = st.replace(admm=InpaintingADMM(lambda_t=5.0, lambda_t_final=final))
-        scheme = InpaintingScheme(x * mask, mask, st.admm, torch.Generator().manual_seed(0))
-        est, _ = run_admm(scheme, net, st, torch.Generator().manual_seed(0))
-        out.append(est)
-    assert torch.equal(out[0], out[1])
-
-
-@pytest.mark.parametrize("bad", [{"lambda_t": 0.0}, {"lambda_t": 5.0, "lambda_t_final": -1.0},
+@pytest.mark.parametrize("bad", [{"lambda_t": 0.0}, {"lambda_t": -1.0},
                                  {"lambda_t": float("nan")}])
 def test_lambda_t_must_be_positive(bad):
     with pytest.raises(InputError, match="lambda_t"):
@@ -297,7 +252,7 @@ def test_min_loss_selection_returns_the_iterate_before_a_late_jump():
     script = {10: 50.0, 20: 9.0, 30: 4.0, 40: 70.0, 50: float("nan"), 55: 6.0}
     snapshots = {}
 
-    class Scripted(Scheme):
+    class Scripted(InpaintingScheme):
         def __init__(self):
             self.k, self.x, self.mu = 0, x0.clone(), 1.0
 

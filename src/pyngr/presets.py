@@ -170,41 +170,17 @@ class OptimizerSettings:
 
 @dataclass(frozen=True)
 class InpaintingADMM:
-    """Algorithm 1 (inpainting, cloud removal): λ_h = λ_v = 1, λ_t, μ₀ = α/d, μ ← min(μ_max, ρμ).
-
-    ``lambda_t_final`` (None: λ_t constant, as in the paper) makes λ_t a continuation: it
-    moves geometrically from ``lambda_t`` at the first iteration to ``lambda_t_final`` at the
-    last, whatever the iteration count (a pyngr addition, README "Channel-gradient weight").
-    """
+    """Algorithm 1 (inpainting, cloud removal): λ_h = λ_v = 1, λ_t, μ₀ = α/d, μ ← min(μ_max, ρμ)."""
 
     scheme: Literal["inpainting"] = "inpainting"
     lambda_t: float = 0.5
     alpha: float = 0.1
     rho: float = 1.2
     mu_max: float = 50.0
-    lambda_t_final: float | None = None
 
     def __post_init__(self) -> None:
-        if not self.lambda_t > 0 or (self.lambda_t_final is not None
-                                     and not self.lambda_t_final > 0):
-            raise InputError(f"lambda_t and lambda_t_final must be positive, got "
-                             f"{self.lambda_t!r} and {self.lambda_t_final!r}")
-
-    def lambda_t_at(self, k: int, n: int) -> float:
-        """λ_t of iteration ``k`` (1-based) of ``n``.
-
-        Examples
-        --------
-        >>> a = InpaintingADMM(lambda_t=100.0, lambda_t_final=5.0)
-        >>> [round(a.lambda_t_at(k, 3), 2) for k in (1, 2, 3)]
-        [100.0, 22.36, 5.0]
-        >>> InpaintingADMM(lambda_t=5.0).lambda_t_at(7, 10)
-        5.0
-        """
-        if self.lambda_t_final is None or n <= 1:
-            return float(self.lambda_t)
-        t = (min(max(k, 1), n) - 1) / (n - 1)
-        return float(self.lambda_t * (self.lambda_t_final / self.lambda_t) ** t)
+        if not self.lambda_t > 0:
+            raise InputError(f"lambda_t must be positive, got {self.lambda_t!r}")
 
 
 @dataclass(frozen=True)

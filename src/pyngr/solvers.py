@@ -118,11 +118,6 @@ class Scheme(ABC):
         """The fraction of the entries that are observed (1: nothing is missing)."""
         return 1.0
 
-    def begin(self, k: int, n: int) -> None:
-        """Called before iteration ``k`` (1-based) of ``n``: parameters that follow a
-        schedule over the run are set here (none by default)."""
-        return None
-
 
 class InpaintingScheme(Scheme):
     """Algorithm 1: inpainting and cloud removal.
@@ -146,11 +141,6 @@ class InpaintingScheme(Scheme):
         self.weights = {"h": 1.0, "v": 1.0, "t": admm.lambda_t}
         self.spectrum = normal_operator_spectrum(y.shape, self.weights, dtype=y.dtype,
                                                  device=y.device)
-        if admm.lambda_t_final is not None:  # a λ_t continuation: the symbol is re-weighted
-            self._spectrum_hv = normal_operator_spectrum(y.shape, {"h": 1.0, "v": 1.0},
-                                                         dtype=y.dtype, device=y.device)
-            self._spectrum_t = normal_operator_spectrum(y.shape, {"t": 1.0}, dtype=y.dtype,
-                                                        device=y.device)
         # drawn on the generator's device (CPU from the API): the same start everywhere
         u = torch.rand(y.shape, generator=generator, device=generator.device,
                        dtype=y.dtype).to(y.device)
@@ -159,14 +149,6 @@ class InpaintingScheme(Scheme):
         d = dual_norm(self.y, admm.lambda_t)
         self.lam = self.y / d
         self.mu = admm.alpha / d
-
-    def begin(self, k: int, n: int) -> None:
-        if self.admm.lambda_t_final is None:
-            return
-        lam = self.admm.lambda_t_at(k, n)
-        if lam != self.weights["t"]:
-            self.weights["t"] = lam
-            self.spectrum = self._spectrum_hv + lam * self._spectrum_t
 
     def network_loss(self, f: torch.Tensor) -> torch.Tensor:
         loss = f.new_zeros(())
@@ -853,8 +835,6 @@ def _admm_loop(schemes: list[Scheme],
             gs = [g0 + noise * _noise_scale(schedule, k, n)
                   * torch.randn(g0.shape, generator=gen, device=g0.device)
                   for g0, gen, schedule in zip(inputs, generators, schedules, strict=True)]
-        for i in active:
-            schemes[i].begin(k, n)
         fs = forward(gs)
         losses = {i: schemes[i].network_loss(fs[i]) for i in active}
         opt.zero_grad(set_to_none=True)
