@@ -795,6 +795,28 @@ def test_fast_preset_keeps_the_paper_admm(task, kw):
     assert fast.network.input_noise_schedule == ("auto" if task == "inpaint" else "constant")
 
 
+@pytest.mark.parametrize(("task", "kw"), [
+    ("inpaint", {"channels": 3}), ("inpaint", {"channels": 10}),
+    ("inpaint", {"channels": 10, "observed": 0.9}), ("decloud", {"channels": 12}),
+    ("denoise", {"noise": "mixed"}), ("denoise", {"noise": "gaussian", "video": True}),
+    ("denoise", {"noise": "gaussian"})])
+def test_fast_without_additions_is_paper_at_fast_size(task, kw):
+    """``additions=False`` (what ``ngr bench`` runs) differs from ``paper`` only in the
+    network's size and shape, the iteration count and the result rule: an addition to
+    ``fast`` that is not left out there fails here."""
+    paper = get_settings(task, "paper", **kw).to_dict()
+    bare = get_settings(task, "fast", additions=False, **kw).to_dict()
+    assert bare["iterations"] < paper["iterations"]
+    assert bare["network"]["width"] < paper["network"]["width"]
+    for key in ("preset", "iterations", "selection"):
+        bare[key] = paper[key]
+    for key in ("width", "depth", "heads"):
+        bare["network"][key] = paper["network"][key]
+    assert bare == paper
+    # additions=True is the preset users get; for paper there is nothing to leave out
+    assert get_settings(task, "paper", additions=False, **kw).to_dict() == paper
+
+
 # --------------------------------------------------------------------------- regressions
 def test_settings_of_another_task_are_refused():
     img, mask = smooth((12, 12, 3)), rand_mask((12, 12))

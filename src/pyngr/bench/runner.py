@@ -37,18 +37,12 @@ def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
 
     if spec.method == "ngr":
         preset = spec.preset or ("paper" if device.startswith("cuda") else "fast")
+        # The paper's experiments: without `fast`'s additions (its bundled warm start, its
+        # "auto" perturbation schedule, its multichannel λ_t) unless a run's overrides ask
+        # for them, so that a store's `fast` records keep one meaning across versions.
         s: Any = get_settings(task, preset, channels=shape_chw[0],
                               noise=kwargs.get("noise", "mixed"),
-                              video=bool(kwargs.get("video", False)))
-        # The paper's experiments start from random weights, perturb the network input by
-        # the same amount every iteration and weigh the channel gradient by the paper's λ_t:
-        # the `fast` preset's bundled warm start (RGB inpainting), its "auto" perturbation
-        # schedule and its multichannel λ_t (inpainting) only where a run's overrides ask
-        # for them, so that a store's `fast` records keep one meaning across versions.
-        s = override(s.replace(init_weights=None), "network.input_noise_schedule", "constant")
-        if task == "inpaint":
-            paper = get_settings(task, "paper", channels=shape_chw[0])
-            s = override(s, "admm.lambda_t", paper.admm.lambda_t)
+                              video=bool(kwargs.get("video", False)), additions=False)
     else:
         s = default_settings(spec.method, task, shape_chw, kwargs.get("noise"))
     s = s.replace(seed=spec.seed)
