@@ -14,6 +14,7 @@ Usage::
     python benchmarks/lambda_t.py --lambdas 5,20,100            # every case, 1500 iterations
     python benchmarks/lambda_t.py --split validation --threads 1
     python benchmarks/lambda_t.py --summary                     # the table of the store
+    python benchmarks/lambda_t.py --cases hall --lambdas 5 --iterations 3000 --trace 100
 
 Runs already in the store (same case, λ_t, iterations, threads) are skipped. The thread
 count is part of the key: a CPU run is deterministic for a given thread count, and another
@@ -142,6 +143,48 @@ def summary(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def traces(records: list[dict[str, Any]], every: int = 250) -> str:
+    """A markdown table of the traced runs: PSNR (dB) of the estimate every ``every``
+    iterations, one row per case and λ_t (monitoring; with a "constant" perturbation
+    schedule, iterate k is what a k-iteration run returns)."""
+    rows = [r for r in records if r.get("trace")]
+    if not rows:
+        return ""
+    its = sorted({k for r in rows for k, _ in r["trace"] if k % every == 0})
+    lines = ["\nPSNR (dB) over the iterations of the traced runs\n",
+             "| case | λ_t | " + " | ".join(str(k) for k in its) + " |",
+             "|---|---|" + "---|" * len(its)]
+    for r in rows:
+        at = dict((k, v) for k, v in r["trace"])
+        lines.append(f"| {r['case']} | {label(float(r['lambda_t']), None)} | "
+                     + " | ".join(f"{at[k]:.2f}" if k in at else "–" for k in its) + " |")
+    return "\n".join(lines)
+
+
+def figure(records: list[dict[str, Any]], path: Path) -> Path:
+    """PSNR versus iteration of the traced runs, one panel per case."""
+    from pyngr.figures import _pyplot, _save
+
+    rows = [r for r in records if r.get("trace")]
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(cases), figsize=(4 * len(cases), 3.2), squeeze=False)
+    for ax, case in zip(axes[0], cases, strict=True):
+        for r in rows:
+            if r["case"] == case:
+                k, v = zip(*r["trace"], strict=True)
+                ax.plot(k, v, label=f"λ_t = {label(float(r['lambda_t']), None)}")
+        ax.set_title(f"{case} ({CASES[case][0]}), SR {CASES[case][4]:.0%}", fontsize=9)
+        ax.set_xlabel("iteration (= the budget of a run ending there)")
+        ax.set_ylabel("PSNR (dB), whole image")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("fast, multichannel inpainting: PSNR of the estimate over the iterations "
+                 "(monitoring; final iterate of a run that long)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", default=",".join(CASES), help=f"of {', '.join(CASES)}")
@@ -155,9 +198,15 @@ def main() -> None:
                     help="also record the estimate's PSNR every K iterations (monitoring)")
     ap.add_argument("--store", type=Path, default=STORE)
     ap.add_argument("--summary", action="store_true", help="print the store's table and stop")
+    ap.add_argument("--figure", type=Path, default=None,
+                    help="with --summary: also plot the traced runs to this PNG")
     a = ap.parse_args()
     if a.summary:
-        print(summary(load_store(a.store)))
+        records = load_store(a.store)
+        print(summary(records))
+        print(traces(records))
+        if a.figure:
+            print(f"wrote {figure(records, a.figure)}")
         return
     if a.threads:
         torch.set_num_threads(a.threads)

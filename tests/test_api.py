@@ -720,6 +720,38 @@ def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
     assert res.settings.admm.lambda_t == lambda_t
 
 
+def test_fast_multichannel_lambda_t_is_for_short_runs_only():
+    """λ_t = 100 converges sooner and settles lower: from FAST_LAMBDA_T_MAX_ITERATIONS on
+    the paper's 5, whether the count comes from get_settings, inpaint's argument or an
+    override."""
+    from pyngr.presets import FAST_LAMBDA_T_MAX_ITERATIONS as limit
+
+    def lam(n):
+        s = get_settings("inpaint", "fast", channels=10, observed=0.1, iterations=n)
+        assert s.iterations == (1500 if n is None else n)
+        return s.admm.lambda_t
+
+    assert 1500 < limit  # the preset's own budget keeps the rule
+    assert (lam(None), lam(limit - 1), lam(limit), lam(3 * limit)) == (100.0, 100.0, 5.0, 5.0)
+    assert get_settings("inpaint", "paper", channels=10, iterations=7).iterations == 7
+    with pytest.raises(InputError, match="iterations must be >= 1"):
+        get_settings("inpaint", "fast", iterations=0)
+    with pytest.raises(InputError, match="iterations must be an integer"):
+        inpaint(np.ones((8, 8, 4)), np.ones((8, 8), bool), device="cpu",
+                overrides={"iterations": "many"})
+    rng = np.random.default_rng(0)
+    img = rng.random((12, 12, 4)).astype(np.float32)
+    mask = rng.random((12, 12)) < 0.1
+    tiny = {"network.width": 4, "network.depth": 1}
+    for kw in ({"iterations": limit, "overrides": tiny},
+               {"overrides": {**tiny, "iterations": limit}}):
+        # the settings of a long run; the callback ends it after one iteration
+        res = inpaint(img, mask, device="cpu", full_output=True, monitor_every=1,
+                      callback=lambda info: True, **kw)
+        assert res.history.iterations == 1
+        assert (res.settings.iterations, res.settings.admm.lambda_t) == (limit, 5.0)
+
+
 def test_inpaint_many_picks_the_fast_lambda_t_per_image():
     rng = np.random.default_rng(1)
     imgs = [rng.random((12, 12, 4)).astype(np.float32) for _ in range(2)]

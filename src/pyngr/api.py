@@ -266,8 +266,9 @@ def _settings_for(task: str, preset: str | None, settings: Settings | None,
                   **kw: Any) -> Settings:
     if settings is None:
         name = preset or ("paper" if device.type == "cuda" else "fast")
-        return _gpu_engine(_override(get_settings(task, name, **kw), iterations, seed),
-                           device)
+        # the iteration count goes to the preset, whose rules may depend on it (fast's λ_t)
+        return _gpu_engine(_override(get_settings(task, name, iterations=iterations, **kw),
+                                     None, seed), device)
     if preset is not None and preset != settings.preset:
         raise InputError("pass either preset= or settings=, not both")
     if settings.task != task:
@@ -324,9 +325,12 @@ def _resolve(method: str, task: str, preset: str | None,
              noise: str | None = None, tile: int | None = None,
              overrides: Mapping[str, Any] | None = None,
              **kw: Any) -> Settings | MethodSettings:
+    overrides = dict(overrides or {})
+    if settings is None and iterations is None and "iterations" in overrides:
+        iterations = overrides.pop("iterations")  # to the preset, as the argument would go
     resolved = _resolve_base(method, task, preset, settings, device, shape_chw, iterations,
                              seed, noise, tile, **kw)
-    for path, value in (overrides or {}).items():
+    for path, value in overrides.items():
         resolved = override(resolved, path, value)
     return resolved
 

@@ -263,7 +263,11 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
            relative_to: Path | None = None) -> str:
     """Markdown report of ``records`` (from :meth:`Store.records`); figures into
     ``figures`` when given, linked relative to ``relative_to`` (the report's folder)."""
-    from ..presets import FAST_LAMBDA_T_MAX_OBSERVED, FAST_MULTICHANNEL_LAMBDA_T
+    from ..presets import (
+        FAST_LAMBDA_T_MAX_ITERATIONS,
+        FAST_LAMBDA_T_MAX_OBSERVED,
+        FAST_MULTICHANNEL_LAMBDA_T,
+    )
 
     def link(path: Path) -> str:
         if relative_to is None:
@@ -291,7 +295,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "perturbation schedule its `auto` rule picks: linear where at least a quarter "
              "of the entries are observed; for multichannel inpainting "
              f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
-             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed).", ""]
+             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed, in runs of fewer than "
+             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:
