@@ -77,8 +77,8 @@ def run(name: str, lambda_t: float, iterations: int, extra: dict[str, Any] | Non
     loaded = load_case(Case(dataset, item, degradation, level), DATA)
     image, mask = loaded.kwargs["image"], loaded.kwargs["mask"]
     channels = 1 if image.ndim == 2 else image.shape[-1]
-    s = get_settings("inpaint", "fast", channels=channels).replace(iterations=iterations)
-    s = override(s, "admm.lambda_t", float(lambda_t))
+    s = override(get_settings("inpaint", "fast", channels=channels, iterations=iterations),
+                 "admm.lambda_t", float(lambda_t))
     for path, value in (extra or {}).items():
         s = override(s, path, value)
     t0 = time.perf_counter()
@@ -104,8 +104,7 @@ def run(name: str, lambda_t: float, iterations: int, extra: dict[str, Any] | Non
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:
-    return (r["case"], float(r["lambda_t"]), r.get("lambda_t_final"), int(r["iterations"]),
-            r.get("threads"), json.dumps(r.get("overrides") or {}, sort_keys=True))
+    return (r["case"], int(r["iterations"]), r.get("threads"), *_column(r))
 
 
 def load_store(path: Path) -> list[dict[str, Any]]:
@@ -210,16 +209,16 @@ def main() -> None:
         return
     if a.threads:
         torch.set_num_threads(a.threads)
-    names = [c for c in a.cases.split(",") if a.split is None or CASES[c][0] == a.split]
-    unknown = [c for c in names if c not in CASES]
+    unknown = [c for c in a.cases.split(",") if c not in CASES]
     if unknown:
         raise SystemExit(f"unknown case(s) {', '.join(unknown)}; expected {', '.join(CASES)}")
+    names = [c for c in a.cases.split(",") if a.split is None or CASES[c][0] == a.split]
     extra = dict(parse_override(x) for x in a.set)
     done = {_key(r) for r in load_store(a.store)}
     for name in names:
         for lam in (float(x) for x in a.lambdas.split(",")):
-            if (name, lam, None, a.iterations, torch.get_num_threads(),
-                    json.dumps(extra, sort_keys=True)) in done:
+            if _key({"case": name, "lambda_t": lam, "iterations": a.iterations,
+                     "threads": torch.get_num_threads(), "overrides": extra}) in done:
                 continue
             rec = run(name, lam, a.iterations, extra, a.trace)
             print(json.dumps(rec), flush=True)

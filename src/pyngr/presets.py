@@ -18,8 +18,8 @@ Presets (:func:`get_settings`):
     quarter of the entries are observed (``input_noise_schedule="auto"``), and weighs the
     channel gradient of sparsely observed multichannel images (video, HSI) by λ_t = 100
     instead of the paper's 5 in runs under 2000 iterations (chosen on held-out cases,
-    ``benchmarks/lambda_t.py``). The
-    quality it gives up against ``paper`` is measured in the README.
+    ``benchmarks/lambda_t.py``). The quality it gives up against ``paper`` is measured in
+    the README.
 
 Examples
 --------
