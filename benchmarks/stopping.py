@@ -29,6 +29,7 @@ import pyngr
 from pyngr.data import demo_image
 from pyngr.degradations import random_mask
 from pyngr.io import read_image
+from pyngr.metrics import psnr
 from pyngr.presets import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +50,15 @@ def load(name: str) -> np.ndarray:
 
 
 def trace(image: np.ndarray, rate: float, preset: str, device: str,
-          iterations: int | None = None) -> dict[str, Any]:
+          iterations: int | None = None, holdout: float = 0.0) -> dict[str, Any]:
     mask = random_mask(image.shape, rate, seed=0)
     obs = np.where(mask, image, 0).astype(image.dtype)
+    # Held-out entries: observed, but withheld from the solver; the fit of the estimate to
+    # them is an observation-only estimate of its error on the missing entries.
+    held = mask & (np.random.default_rng(1).random(mask.shape) < holdout)
+    if holdout and image.dtype != np.uint8:
+        raise SystemExit("--holdout needs 8-bit images (value / 255 is their [0, 1] scale)")
+    reference = image / 255.0
     channels = 1 if image.ndim == 2 else image.shape[2]
     s = get_settings("inpaint", preset, channels=channels)
     if iterations:
@@ -68,14 +75,21 @@ def trace(image: np.ndarray, rate: float, preset: str, device: str,
             previous[0] = est
         else:
             previous.append(est)
-        points.append({"iteration": info.iteration, "change": change,
-                       "psnr": info.metrics["psnr"], "psnr_missing": info.metrics["psnr_missing"],
-                       "elapsed": info.elapsed})
+        point = {"iteration": info.iteration, "change": change,
+                 "psnr": info.metrics["psnr"], "psnr_missing": info.metrics["psnr_missing"],
+                 "elapsed": info.elapsed}
+        if holdout:  # the missing entries of the original mask, and the held-out fit
+            result = np.moveaxis(info.estimate(), 0, -1).reshape(image.shape)
+            point["psnr_missing"] = psnr(result, reference, region=~mask)
+            if held.any():
+                point["psnr_holdout"] = psnr(result, reference, region=held)
+        points.append(point)
 
     t0 = time.perf_counter()
-    pyngr.inpaint(obs, mask, settings=s, device=device, ground_truth=image,
+    pyngr.inpaint(obs, mask & ~held, settings=s, device=device, ground_truth=image,
                   monitor_every=window, callback=look)
     return {"preset": preset, "window": window, "iterations": s.iterations,
+            "holdout": holdout, "held_entries": int(held.sum()),
             "wall_s": round(time.perf_counter() - t0, 1), "points": points}
 
 
@@ -102,20 +116,24 @@ def main() -> None:
     ap.add_argument("--rates", default="0.1,0.3,0.5")
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--holdout", type=float, default=0.0,
+                    help="fraction of the observed entries withheld from the solver; their "
+                         "PSNR is recorded at each look (8-bit images)")
     ap.add_argument("--save", action="store_true", help=f"append to {STORE}")
+    ap.add_argument("--store", type=Path, default=STORE, help="the store --save appends to")
     a = ap.parse_args()
     for name in a.images.split(","):
         image = load(name)
         for rate in (float(r) for r in a.rates.split(",")):
-            t = trace(image, rate, a.preset, a.device, a.iterations)
+            t = trace(image, rate, a.preset, a.device, a.iterations, a.holdout)
             rec = {"image": name, "shape": list(image.shape), "rate": rate, "device": a.device,
                    "torch_threads": torch.get_num_threads(),
                    "full_psnr_missing": round(t["points"][-1]["psnr_missing"], 2),
                    "rule": summarise(t), **t}
             print(json.dumps({k: v for k, v in rec.items() if k != "points"}), flush=True)
             if a.save:
-                STORE.parent.mkdir(parents=True, exist_ok=True)
-                with STORE.open("a") as f:
+                a.store.parent.mkdir(parents=True, exist_ok=True)
+                with a.store.open("a") as f:
                     f.write(json.dumps(rec) + "\n")
 
 

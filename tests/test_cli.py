@@ -224,9 +224,33 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert "figure" in err and "from weights pyngr:fast_rgb_inpaint" in err
 
 
+def test_demo_runs_its_own_iteration_count_with_fast(tmp_path, monkeypatch):
+    import pyngr.cli as cli
+
+    monkeypatch.setattr(cli, "DEMO_ITERATIONS", 2)
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--device", "cpu", "-q"]) == 0
+    record = json.loads((out / "restored.png.json").read_text())
+    assert record["settings"]["iterations"] == 2 and record["settings"]["preset"] == "fast"
+
+
 def test_version(capsys):
     assert main(["version"]) == 0
     assert capsys.readouterr().out.startswith("pyngr ")
+
+
+def test_main_tunes_the_allocator_once_per_process(monkeypatch):
+    import platform
+    import sys
+
+    import pyngr.cli as cli
+
+    expected = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
+    assert cli._keep_freed_memory() is expected  # mallopt accepted both values
+    calls = []
+    monkeypatch.setattr(cli, "_keep_freed_memory", lambda: calls.append(1) or True)
+    assert main(["version"]) == 0
+    assert calls == [1]
 
 
 def test_python_dash_m_pyngr_runs_the_cli() -> None:
