@@ -355,6 +355,37 @@ def test_denoise_integer_and_grey_layouts(shape, dtype):
     assert not np.array_equal(out, img)
 
 
+def test_monitored_metrics_are_in_the_references_units_when_the_data_were_stretched():
+    """Noisy data on a [0, 300] scale are stretched from their noisy extremes; the monitor
+    (history, oracle, Result.metrics) must measure what the output is worth in the
+    reference's own range, as ``pyngr.metrics`` on the output does: in the solver's units
+    the PSNR read 20 log10 of the two ranges' ratio too high (6 dB here)."""
+    clean = smooth((H, W, 3)) * 300.0
+    noisy = clean + 300.0 * 0.5 * np.random.default_rng(4).standard_normal(clean.shape)
+    r = run_denoise(noisy, ground_truth=clean, full_output=True, monitor_every=1)
+    assert np.ptp(noisy) > 1.9 * np.ptp(clean)  # stretched, far from the reference's range
+    lo, span = clean.min(), np.ptp(clean)
+    expected = psnr(np.clip((r.image - lo) / span, 0, 1), (clean - lo) / span)
+    assert r.history.selected_iteration in (None, r.history.iterations)  # the final iterate
+    assert abs(r.metrics["psnr"] - expected) < 0.01
+    assert abs(r.history.records[-1]["psnr"] - expected) < 0.01
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("unit_plus_strong_noise", (0.0, 1.0)), ("clean_unit", (0.0, 1.0)),
+    ("clean_symmetric", None), ("clean_radiance", None)])
+def test_noisy_float_data_are_taken_as_unit_range_only_when_noise_explains_the_overshoot(
+        case, expected):
+    rng = np.random.default_rng(5)
+    dark = 0.05 * smooth((32, 32, 6))  # mostly near 0, as the Pavia crop (median 0.04)
+    img = {"unit_plus_strong_noise": dark + 0.3 * rng.standard_normal(dark.shape),
+           "clean_unit": dark, "clean_symmetric": 2 * smooth((32, 32, 6)) - 1,
+           "clean_radiance": 300 * smooth((32, 32, 6))}[case]
+    if case == "unit_plus_strong_noise":
+        assert np.percentile(img, 1) < -0.5  # the old rule (bulk within 0.5) stretched it
+    assert api._noisy_unit_range(img) == expected
+
+
 def test_denoise_input_errors():
     img = smooth((H, W, 3)).astype(np.float32)
     bad = img.copy()

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from pyngr.cli import main
+from pyngr.errors import InputError
 from pyngr.io import read_image, write_image
 
 
@@ -188,6 +189,64 @@ def test_degrade_then_evaluate(scene, capsys):
                  "--sigma", "0.1", "-q"]) == 0
     noisy = read_image(d / "noisy.tif").data
     assert noisy.dtype == np.uint8 and 15 < np.std(noisy.astype(float) - clean) < 35
+
+
+def test_degrade_a_stack_writes_its_mask_in_the_stack_format_or_nothing(tmp_path, capsys):
+    """A 10-frame .mat: the mask goes to <stem>_mask.mat under the same variable name (a PNG
+    cannot hold 10 channels), and inpaint reads it back; an output that cannot hold the mask
+    stops the command before either file is written."""
+    from scipy.io import loadmat, savemat
+
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, (20, 24, 10), dtype=np.uint8)
+    savemat(tmp_path / "clip.mat", {"frames": clip})
+    assert main(["degrade", str(tmp_path / "clip.mat"), "--key", "frames", "-o",
+                 str(tmp_path / "obs.mat"), "--rate", "0.3", "-q"]) == 0
+    mask = loadmat(tmp_path / "obs_mask.mat")["frames"] > 0
+    obs = loadmat(tmp_path / "obs.mat")["frames"]
+    assert mask.shape == clip.shape and 0.25 < mask.mean() < 0.35
+    assert np.array_equal(obs[mask], clip[mask]) and (obs[~mask] == 0).all()
+    assert main(["inpaint", str(tmp_path / "obs.mat"), "--key", "frames", "--mask",
+                 str(tmp_path / "obs_mask.mat"), "-o", str(tmp_path / "out.mat"), "-n", "2",
+                 "--set", "network.width=4", "--set", "network.depth=2", "-q"]) == 0
+    out = loadmat(tmp_path / "out.mat")["frames"]
+    assert np.array_equal(out[mask], clip[mask])
+    capsys.readouterr()
+    assert main(["degrade", str(tmp_path / "clip.mat"), "--key", "frames", "-o",
+                 str(tmp_path / "b.mat"), "--mask-out", str(tmp_path / "b_mask.png")]) == 2
+    assert "b_mask.png" in capsys.readouterr().err
+    assert not (tmp_path / "b.mat").exists() and not (tmp_path / "b_mask.png").exists()
+
+
+@pytest.mark.parametrize("command", ["inpaint", "denoise", "decloud"])
+def test_data_range_reaches_the_api_and_bad_ranges_are_one_line_errors(tmp_path, monkeypatch,
+                                                                       capsys, command):
+    import pyngr.api
+
+    img = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32) * 900
+    write_image(tmp_path / "x.npy", img)
+    write_image(tmp_path / "m.png", np.full((16, 16), 255, np.uint8))
+    seen = []
+
+    def spy(*args, data_range=None, **kw):
+        seen.append(data_range)
+        raise InputError("stop here")
+
+    monkeypatch.setattr(pyngr.api, command, spy)
+    args = {"inpaint": ["inpaint", str(tmp_path / "x.npy"), "--mask", str(tmp_path / "m.png")],
+            "denoise": ["denoise", str(tmp_path / "x.npy")],
+            "decloud": ["decloud", str(tmp_path / "x.npy"), str(tmp_path / "x.npy"),
+                        "--cloud-mask", str(tmp_path / "m.png")]}[command]
+    out = ["-o", str(tmp_path / "out.npy")]
+    assert main([*args, *out, "--data-range", "0,1000"]) == 2
+    assert main([*args, *out]) == 2
+    assert seen == [(0.0, 1000.0), None]
+    capsys.readouterr()
+    for bad in ("1000,0", "0;1", "a,b", "0,1,2"):
+        assert main([*args, *out, "--data-range", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --data-range") and "\n" not in err
+    assert not (tmp_path / "out.npy").exists()
 
 
 def test_denoise_and_decloud_commands(tmp_path):

@@ -64,6 +64,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar o
 GtOpt = Annotated[Path | None, typer.Option(
     "--gt", help="Ground truth, for monitoring and metrics only (never used to restore).")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
+RangeOpt = Annotated[str | None, typer.Option(
+    "--data-range", metavar="LO,HI", help="Values that map to [0, 1] inside (default: 0,255 "
+    "for 8-bit data, floats in [0, 1] as they are, noisy floats that look like [0, 1] data "
+    "plus noise as 0,1 (denoise), anything else from its observed min and max).")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Variable name in .mat/.npz input.")]
 FigOpt = Annotated[Path | None, typer.Option(
     "--figure", help="Also write a side-by-side figure (observed / restored / ground truth).")]
@@ -125,6 +129,20 @@ def _check_outputs(paths: list[Path | None], force: bool) -> None:
     for p in paths:
         if p is not None and p.exists() and not force:
             raise InputError(f"{p} exists; pass --force to overwrite")
+
+
+def _data_range(text: str | None) -> tuple[float, float] | None:
+    """``--data-range LO,HI`` -> (LO, HI); None when not given."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        lo, hi = (float(v) for v in parts)
+    except ValueError:
+        raise InputError(f"--data-range must be LO,HI (two numbers), got {text!r}") from None
+    if not hi > lo:
+        raise InputError(f"--data-range must have HI > LO, got {text!r}")
+    return lo, hi
 
 
 def _preflight(output: Path, data: np.ndarray, like: Any, force: bool) -> None:
@@ -315,6 +333,7 @@ def inpaint(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    data_range: RangeOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
@@ -333,7 +352,8 @@ def inpaint(
               iterations=iterations, device=device, seed=seed, progress=not quiet,
               ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
               settings=given, overrides=overrides,
-              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every),
+              data_range=_data_range(data_range))
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
@@ -362,6 +382,7 @@ def denoise(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    data_range: RangeOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
@@ -379,7 +400,8 @@ def denoise(
               preset=preset.value if preset else None, iterations=iterations, device=device,
               seed=seed, progress=not quiet, ground_truth=truth, full_output=True, tile=tile,
               max_memory=max_memory, settings=given, overrides=overrides,
-              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every),
+              data_range=_data_range(data_range))
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": model, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
@@ -413,6 +435,7 @@ def decloud(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    data_range: RangeOpt = None,
     figure: FigOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
@@ -457,7 +480,8 @@ def decloud(
               iterations=iterations, device=device, seed=seed, progress=not quiet,
               ground_truth=truth, full_output=True, tile=tile, max_memory=max_memory,
               settings=given, overrides=overrides,
-              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every))
+              checkpoint=_checkpointing(output, checkpoint, time_limit, checkpoint_every),
+              data_range=_data_range(data_range))
     c3 = np.broadcast_to(cloud if cloud.ndim == 3 else cloud[..., None], res.image.shape)
     metrics = None
     if truth is not None:
@@ -476,8 +500,9 @@ def degrade(
     output: OutOpt,
     kind: Annotated[Kind, typer.Option(help="Degradation (SPEC section 5).")] = Kind.random,
     mask_out: Annotated[Path | None, typer.Option(
-        help="Where to write the mask (inpainting kinds); default <output stem>_mask.png.")]
-        = None,
+        help="Where to write the mask (inpainting kinds); default <output stem>_mask.png, "
+             "or with the output's suffix when that is not PNG/BMP/JPEG (.tif for a "
+             "folder).")] = None,
     rate: Annotated[float, typer.Option(help="Sampling rate for --kind random.")] = 0.1,
     n_lines: Annotated[int, typer.Option(help="Dead columns for --kind deadlines.")] = 10,
     sigma: Annotated[float, typer.Option(help="Noise std for --kind gaussian.")] = 0.1,
@@ -495,8 +520,10 @@ def degrade(
     from .io import write_image
 
     inpainting = kind in (Kind.random, Kind.deadlines, Kind.text, Kind.cloud)
-    if inpainting and mask_out is None:
-        mask_out = output.with_name(output.stem + "_mask.png")
+    if inpainting and mask_out is None:  # a stack's mask does not fit in a PNG
+        suffix = output.suffix.lower()
+        suffix = ".png" if suffix in (".png", ".bmp", ".jpg", ".jpeg") else suffix or ".tif"
+        mask_out = output.with_name(output.stem + "_mask" + suffix)
     _check_outputs([output, mask_out if inpainting else None], force)
     img = _read(image, key)
     data = img.data
@@ -521,13 +548,17 @@ def degrade(
         out = scaling.inverse(obs)  # integer formats cannot hold values outside the range
     else:
         out = (obs * scaling.scale + scaling.offset).astype(data.dtype)
-    write_image(output, out, like=img, force=force)
+    m = None
     if inpainting and mask_out is not None:
         m = mask.astype(np.uint8) * 255
         if mask_out.suffix.lower() in (".png", ".bmp", ".jpg", ".jpeg") and m.ndim == 3:
             shared = bool(np.all(m == m[..., :1]))
             m = m[..., 0] if shared else m
-        write_image(mask_out, m, force=force)
+        _preflight(mask_out, m, img, force)  # both writable, or neither is written
+    _preflight(output, out, img, force)
+    write_image(output, out, like=img, force=force)
+    if m is not None and mask_out is not None:
+        write_image(mask_out, m, like=img, force=force)  # same variable name / georeferencing
     if not quiet:
         extra = f" and {mask_out}" if inpainting else ""
         kept = f" ({float(np.mean(mask)) * 100:.1f}% observed)" if mask is not None else ""
