@@ -249,6 +249,28 @@ def test_data_range_reaches_the_api_and_bad_ranges_are_one_line_errors(tmp_path,
     assert not (tmp_path / "out.npy").exists()
 
 
+def test_figure_bands_are_checked_before_the_run_and_reach_the_figure(tmp_path, monkeypatch,
+                                                                       capsys):
+    import pyngr.figures
+
+    cube = np.random.default_rng(0).random((16, 16, 5)).astype(np.float32)
+    write_image(tmp_path / "x.npy", cube)
+    write_image(tmp_path / "m.png", np.full((16, 16), 255, np.uint8))
+    base = ["inpaint", str(tmp_path / "x.npy"), "--mask", str(tmp_path / "m.png"), "-o",
+            str(tmp_path / "out.npy"), "--figure", str(tmp_path / "f.png"), "-n", "1",
+            "--set", "network.width=4", "--set", "network.depth=2", "-q"]
+    for bad in ("5,1,0", "1,0", "x"):
+        assert main([*base, "--figure-bands", bad]) == 2
+        assert capsys.readouterr().err.startswith("error: --figure-bands")
+    assert not (tmp_path / "out.npy").exists()
+    seen = []
+    real = pyngr.figures.side_by_side
+    monkeypatch.setattr(pyngr.figures, "side_by_side",
+                        lambda *a, **kw: seen.append(kw.get("bands")) or real(*a, **kw))
+    assert main([*base, "--figure-bands", "4,2,0"]) == 0
+    assert seen == [(4, 2, 0)] and (tmp_path / "f.png").exists()
+
+
 def test_denoise_and_decloud_commands(tmp_path):
     rng = np.random.default_rng(0)
     clean = rng.random((24, 24, 4)).astype(np.float32) * 0.5 + 0.25

@@ -35,6 +35,37 @@ def test_side_by_side_and_curve_write_pictures(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "f.png"]
 
 
+def test_side_by_side_shows_every_panel_with_the_references_range(tmp_path, monkeypatch):
+    """A cloudy date with blanked (zero) entries must not get a stretch of its own: every
+    float panel is shown with the display range of the last panel (the ground truth)."""
+    import pyngr.figures as figures
+
+    rng = np.random.default_rng(0)
+    truth = 200.0 + 3000.0 * rng.random((8, 8, 4))
+    cloudy = truth.copy()
+    cloudy[:4] = 0.0
+    expected = tuple(np.percentile(truth[..., [2, 1, 0]], (1, 99)))
+    assert figures.display_limits(truth, (2, 1, 0)) == expected
+    assert figures.display_limits(cloudy, (2, 1, 0))[0] == 0.0  # its own range would differ
+    seen = []
+    show = figures.display_image
+
+    def spy(img, bands=None, limits=None):
+        seen.append(limits)
+        return show(img, bands, limits)
+
+    monkeypatch.setattr(figures, "display_image", spy)
+    side_by_side([("cloudy", cloudy), ("result", truth * 1.01), ("truth", truth)],
+                 tmp_path / "f.png", bands=(2, 1, 0))
+    assert seen == [expected] * 3
+    seen.clear()
+    side_by_side([("cloudy", cloudy), ("truth", truth)], tmp_path / "g.png", reference=None)
+    assert seen == [None, None]
+    shown = show(cloudy, (2, 1, 0), expected)
+    np.testing.assert_allclose(shown[4:], np.clip((truth[4:][..., [2, 1, 0]] - expected[0])
+                                                  / (expected[1] - expected[0]), 0, 1))
+
+
 def test_demo_image_is_bundled_rgb():
     img = demo_image()
     assert img.shape == (128, 128, 3) and img.dtype == np.uint8

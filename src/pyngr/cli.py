@@ -71,6 +71,10 @@ RangeOpt = Annotated[str | None, typer.Option(
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Variable name in .mat/.npz input.")]
 FigOpt = Annotated[Path | None, typer.Option(
     "--figure", help="Also write a side-by-side figure (observed / restored / ground truth).")]
+FigBandsOpt = Annotated[str | None, typer.Option(
+    "--figure-bands", metavar="R,G,B", help="Channels (0-based) shown as red, green, blue in "
+    "--figure, or one for grey, e.g. 2,1,0 for a true-colour picture of blue/green/red/NIR "
+    "bands (default: RGB as is, else three evenly spaced channels).")]
 OutOpt = Annotated[Path, typer.Option("--output", "-o", help="Output file (format from suffix).")]
 TileOpt = Annotated[int | None, typer.Option(
     "--tile", min=16, help="NGR: restore in overlapping tiles of this many pixels per side "
@@ -143,6 +147,20 @@ def _data_range(text: str | None) -> tuple[float, float] | None:
     if not hi > lo:
         raise InputError(f"--data-range must have HI > LO, got {text!r}")
     return lo, hi
+
+
+def _figure_bands(text: str | None, channels: int) -> tuple[int, ...] | None:
+    """``--figure-bands R,G,B`` (or one channel) -> indices checked against ``channels``."""
+    if text is None:
+        return None
+    try:
+        bands = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--figure-bands must be 1 or 3 channel numbers, got {text!r}") from None
+    if len(bands) not in (1, 3) or any(not 0 <= b < channels for b in bands):
+        raise InputError(f"--figure-bands must be 1 or 3 channel numbers in 0..{channels - 1}, "
+                         f"got {text!r}")
+    return bands
 
 
 def _preflight(output: Path, data: np.ndarray, like: Any, force: bool) -> None:
@@ -292,7 +310,7 @@ def _read(path: Path, key: str | None = None, gray: bool = False) -> Any:
 def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[str, Any],
              res: Any, metrics: dict[str, Any] | None, figure: Path | None,
              panels: list[tuple[str, np.ndarray]], truth: np.ndarray | None, force: bool,
-             quiet: bool) -> None:
+             quiet: bool, bands: tuple[int, ...] | None = None) -> None:
     """Write the result, its run record and the optional figure; print the summary."""
     from .io import write_image
 
@@ -305,7 +323,7 @@ def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[
         panels = [*panels, (f"{name} result", res.image)]
         if truth is not None:
             panels.append(("ground truth", truth))
-        side_by_side(panels, figure)
+        side_by_side(panels, figure, bands=bands)
     _summary(quiet, output, res, metrics)
 
 
@@ -335,6 +353,7 @@ def inpaint(
     gt: GtOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
+    figure_bands: FigBandsOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -346,6 +365,7 @@ def inpaint(
     img = _read(image, key, gray)
     m = read_mask(mask, shape=img.data.shape, key=mask_key, invert=invert_mask)
     _preflight(output, img.data, img, force)
+    bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
     truth = _read(gt, key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
@@ -357,7 +377,7 @@ def inpaint(
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
-             [("observed", np.where(m, img.data, 0))], truth, force, quiet)
+             [("observed", np.where(m, img.data, 0))], truth, force, quiet, bands)
 
 
 @_command
@@ -384,6 +404,7 @@ def denoise(
     gt: GtOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
+    figure_bands: FigBandsOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -393,6 +414,7 @@ def denoise(
     _check_outputs([output, _record_path(output), figure], force)
     img = _read(image, key, gray)
     _preflight(output, img.data, img, force)
+    bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
     truth = _read(gt, key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     model = noise.value if noise is not None else _noise_of(given)
@@ -405,7 +427,7 @@ def denoise(
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": model, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
-             [("noisy", img.data)], truth, force, quiet)
+             [("noisy", img.data)], truth, force, quiet, bands)
 
 
 @_command
@@ -437,6 +459,7 @@ def decloud(
     gt: GtOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
+    figure_bands: FigBandsOpt = None,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
@@ -474,6 +497,7 @@ def decloud(
         cloud = raw
     like = first if first.data.ndim < 4 else None
     _preflight(output, _squeeze(series[0], first.data), like, force)
+    bands = _figure_bands(figure_bands, series.shape[-1])
     truth = _read(gt, key).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     res = run(series, cloud, method=method, preset=preset.value if preset else None,
@@ -491,7 +515,7 @@ def decloud(
               "cloud_fraction": float(np.mean(cloud)), "ground_truth": str(gt) if gt else None}
     _deliver(output, _squeeze(res.image, first.data), like, "decloud", inputs, res, metrics,
              figure, [("cloudy date (cloud blanked)", np.where(c3, 0, series[0]))], truth,
-             force, quiet)
+             force, quiet, bands)
 
 
 @_command

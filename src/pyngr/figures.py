@@ -24,17 +24,17 @@ import numpy as np
 __all__ = ["display_image", "psnr_curve", "side_by_side"]
 
 
-def display_image(a: np.ndarray, bands: Sequence[int] | None = None) -> np.ndarray:
-    """A displayable (H, W) or (H, W, 3) float image in [0, 1] from any channel-last array.
-
-    Grey and RGB pass through; with other channel counts (video frames, bands, stacked dates)
-    three evenly spaced channels (or ``bands``) make a false-colour picture. Values are
-    stretched by the array's 1st and 99th percentiles unless already in [0, 1].
-    """
+def _select(a: np.ndarray, bands: Sequence[int] | None) -> np.ndarray:
+    """The channels shown: grey, RGB, ``bands``, or three evenly spaced ones."""
     x = np.asarray(a, dtype=np.float64)
     if x.ndim == 3:
         c = x.shape[2]
         if bands is not None:
+            if any(not -c <= b < c for b in bands):
+                from .errors import InputError
+
+                raise InputError(f"figure bands {list(bands)} do not exist in an image of {c} "
+                                 f"channels (0-based)")
             x = x[..., list(bands)]
             x = x[..., 0] if x.shape[2] == 1 else x
         elif c == 1:
@@ -42,14 +42,42 @@ def display_image(a: np.ndarray, bands: Sequence[int] | None = None) -> np.ndarr
         elif c != 3:
             idx = np.linspace(0, c - 1, 3).round().astype(int) if c > 3 else [0, 0, c - 1]
             x = x[..., idx]
-    if np.issubdtype(np.asarray(a).dtype, np.integer):
-        info = np.iinfo(np.asarray(a).dtype)
-        if info.max == 255 and info.min == 0:
-            return x / 255.0
+    return x
+
+
+def display_limits(a: np.ndarray, bands: Sequence[int] | None = None) -> tuple[float, float]:
+    """The value range :func:`display_image` maps to [0, 1]: (0, 255) for uint8, (0, 1)
+    for data within it, else the shown channels' 1st and 99th percentiles."""
+    arr = np.asarray(a)
+    if arr.dtype == np.uint8:
+        return 0.0, 255.0
+    x = _select(arr, bands)
     finite = x[np.isfinite(x)]
-    if finite.size and (finite.min() < 0 or finite.max() > 1):
-        lo, hi = np.percentile(finite, (1, 99))
-        x = (x - lo) / (hi - lo if hi > lo else 1.0)
+    if not finite.size or (finite.min() >= 0 and finite.max() <= 1):
+        return 0.0, 1.0
+    lo, hi = np.percentile(finite, (1, 99))
+    return float(lo), float(hi if hi > lo else lo + 1.0)
+
+
+def display_image(a: np.ndarray, bands: Sequence[int] | None = None,
+                  limits: tuple[float, float] | None = None) -> np.ndarray:
+    """A displayable (H, W) or (H, W, 3) float image in [0, 1] from any channel-last array.
+
+    Grey and RGB pass through; with other channel counts (video frames, bands, stacked dates)
+    three evenly spaced channels (or ``bands``, 0-based) make a false-colour picture. Values
+    are mapped from ``limits`` to [0, 1], by default :func:`display_limits` of the array
+    itself; panels meant to be compared should share one (:func:`side_by_side` does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cube = np.stack([np.full((2, 2), v) for v in (0.0, 2.0, 4.0, 6.0)], -1)
+    >>> display_image(cube, bands=(3, 1, 0), limits=(0.0, 4.0))[0, 0].tolist()
+    [1.0, 0.5, 0.0]
+    """
+    x = _select(a, bands)
+    lo, hi = limits if limits is not None else display_limits(a, bands)
+    x = (x - lo) / (hi - lo if hi > lo else 1.0)
     return np.clip(np.nan_to_num(x), 0, 1)
 
 
@@ -78,13 +106,22 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike[str], *,
-                 title: str | None = None, bands: Sequence[int] | None = None) -> Path:
-    """Write a row of labelled images (e.g. observed / restored / ground truth) to ``path``."""
+                 title: str | None = None, bands: Sequence[int] | None = None,
+                 reference: int | None = -1) -> Path:
+    """Write a row of labelled images (e.g. observed / restored / ground truth) to ``path``.
+
+    Every panel is shown with the display range of panel ``reference`` (the last: ground
+    truth, or the result when there is none), so that a difference in colour is a
+    difference in value, not in stretching (a cloudy date's blanked entries would otherwise
+    set its own range). None: each panel its own range.
+    """
     plt = _pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), squeeze=False)
+    limits = display_limits(panels[reference][1], bands) if reference is not None else None
     for ax, (label, img) in zip(axes[0], panels, strict=True):
-        shown = display_image(img, bands)
+        own = limits if limits is not None and np.asarray(img).dtype != np.uint8 else None
+        shown = display_image(img, bands, own)
         ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1,
                   interpolation="nearest")
         ax.set_title(label, fontsize=9)
