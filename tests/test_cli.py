@@ -271,6 +271,21 @@ def test_figure_bands_are_checked_before_the_run_and_reach_the_figure(tmp_path, 
     assert seen == [(4, 2, 0)] and (tmp_path / "f.png").exists()
 
 
+def test_video_denoising_figure_shows_the_first_frame(tmp_path, monkeypatch):
+    import pyngr.figures
+
+    clip = np.random.default_rng(0).random((16, 16, 4)).astype(np.float32)
+    write_image(tmp_path / "v.npy", clip)
+    seen = []
+    real = pyngr.figures.side_by_side
+    monkeypatch.setattr(pyngr.figures, "side_by_side",
+                        lambda *a, **kw: seen.append(kw.get("bands")) or real(*a, **kw))
+    assert main(["denoise", str(tmp_path / "v.npy"), "--noise", "gaussian", "--video", "-o",
+                 str(tmp_path / "out.npy"), "--figure", str(tmp_path / "f.png"), "-n", "1",
+                 "--set", "network.width=4", "--set", "network.depth=2", "-q"]) == 0
+    assert seen == [(0,)]
+
+
 def test_denoise_and_decloud_commands(tmp_path):
     rng = np.random.default_rng(0)
     clean = rng.random((24, 24, 4)).astype(np.float32) * 0.5 + 0.25

@@ -415,6 +415,8 @@ def denoise(
     img = _read(image, key, gray)
     _preflight(output, img.data, img, force)
     bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
+    if bands is None and video and img.data.ndim == 3:
+        bands = (0,)  # frames are not colours: the first frame, grey
     truth = _read(gt, key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     model = noise.value if noise is not None else _noise_of(given)
