@@ -61,6 +61,11 @@ def test_side_by_side_shows_every_panel_with_the_references_range(tmp_path, monk
     seen.clear()
     side_by_side([("cloudy", cloudy), ("truth", truth)], tmp_path / "g.png", reference=None)
     assert seen == [None, None]
+    seen.clear()  # the demo: a float [0, 1] baseline beside uint8 images keeps its own range
+    img = demo_image()
+    side_by_side([("baseline", img / 255.0), ("truth", img)], tmp_path / "h.png")
+    assert seen == [None, (0.0, 255.0)]
+    assert show(img / 255.0).max() > 0.9  # not divided by 255 a second time
     shown = show(cloudy, (2, 1, 0), expected)
     np.testing.assert_allclose(shown[4:], np.clip((truth[4:][..., [2, 1, 0]] - expected[0])
                                                   / (expected[1] - expected[0]), 0, 1))

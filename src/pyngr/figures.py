@@ -110,18 +110,20 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLi
                  reference: int | None = -1) -> Path:
     """Write a row of labelled images (e.g. observed / restored / ground truth) to ``path``.
 
-    Every panel is shown with the display range of panel ``reference`` (the last: ground
-    truth, or the result when there is none), so that a difference in colour is a
-    difference in value, not in stretching (a cloudy date's blanked entries would otherwise
-    set its own range). None: each panel its own range.
+    Every panel of the dtype of panel ``reference`` (the last: ground truth, or the result
+    when there is none) is shown with that panel's display range, so that a difference in
+    colour is a difference in value, not in stretching (a cloudy date's blanked entries
+    would otherwise set a range of their own); panels of another dtype (a float [0, 1]
+    baseline beside uint8 images) keep their own. None: each panel its own range.
     """
     plt = _pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), squeeze=False)
-    limits = display_limits(panels[reference][1], bands) if reference is not None else None
+    ref = np.asarray(panels[reference][1]) if reference is not None else None
+    limits = display_limits(ref, bands) if ref is not None else None
     for ax, (label, img) in zip(axes[0], panels, strict=True):
-        own = limits if limits is not None and np.asarray(img).dtype != np.uint8 else None
-        shown = display_image(img, bands, own)
+        same = ref is not None and np.asarray(img).dtype == ref.dtype
+        shown = display_image(img, bands, limits if same else None)
         ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1,
                   interpolation="nearest")
         ax.set_title(label, fontsize=9)
