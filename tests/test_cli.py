@@ -286,6 +286,25 @@ def test_video_denoising_figure_shows_the_first_frame(tmp_path, monkeypatch):
     assert seen == [(0,)]
 
 
+def test_ground_truth_in_its_own_variable_as_in_the_papers_files(tmp_path, capsys):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    clean = rng.random((16, 16, 4))
+    m = rng.random(clean.shape) < 0.5
+    savemat(tmp_path / "gt.mat", {"gt": clean})
+    savemat(tmp_path / "obs.mat", {"obs": clean * m, "mask": m.astype(np.uint8)})
+    args = ["inpaint", str(tmp_path / "obs.mat"), "--key", "obs", "--mask",
+            str(tmp_path / "obs.mat"), "--mask-key", "mask", "--gt", str(tmp_path / "gt.mat"),
+            "-o", str(tmp_path / "out.mat"), "-n", "2", "--set", "network.width=4", "--set",
+            "network.depth=2", "-q"]
+    assert main(args) == 2
+    assert "has no variable 'obs'" in capsys.readouterr().err
+    assert main([*args, "--gt-key", "gt"]) == 0
+    record = json.loads((tmp_path / "out.mat.json").read_text())
+    assert record["metrics"]["result"]["missing_entries"]["psnr"] > 0
+
+
 def test_denoise_and_decloud_commands(tmp_path):
     rng = np.random.default_rng(0)
     clean = rng.random((24, 24, 4)).astype(np.float32) * 0.5 + 0.25

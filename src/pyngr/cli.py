@@ -64,6 +64,9 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar o
 GtOpt = Annotated[Path | None, typer.Option(
     "--gt", help="Ground truth, for monitoring and metrics only (never used to restore).")]
 ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
+GtKeyOpt = Annotated[str | None, typer.Option(
+    "--gt-key", help="Variable name in a .mat/.npz ground truth, if not --key's (the paper's "
+    "files keep 'obs' and 'gt' apart).")]
 RangeOpt = Annotated[str | None, typer.Option(
     "--data-range", metavar="LO,HI", help="Values that map to [0, 1] inside (default: 0,255 "
     "for 8-bit data, floats in [0, 1] as they are, noisy floats that look like [0, 1] data "
@@ -351,6 +354,7 @@ def inpaint(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    gt_key: GtKeyOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
     figure_bands: FigBandsOpt = None,
@@ -366,7 +370,7 @@ def inpaint(
     m = read_mask(mask, shape=img.data.shape, key=mask_key, invert=invert_mask)
     _preflight(output, img.data, img, force)
     bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
-    truth = _read(gt, key, gray).data if gt is not None else None
+    truth = _read(gt, gt_key or key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
@@ -402,6 +406,7 @@ def denoise(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    gt_key: GtKeyOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
     figure_bands: FigBandsOpt = None,
@@ -417,7 +422,7 @@ def denoise(
     bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
     if bands is None and video and img.data.ndim == 3:
         bands = (0,)  # frames are not colours: the first frame, grey
-    truth = _read(gt, key, gray).data if gt is not None else None
+    truth = _read(gt, gt_key or key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     model = noise.value if noise is not None else _noise_of(given)
     res = run(img.data, noise=model, video=video, method=method,
@@ -459,6 +464,7 @@ def decloud(
     time_limit: TimeLimitOpt = None,
     checkpoint_every: CkptEveryOpt = 600.0,
     gt: GtOpt = None,
+    gt_key: GtKeyOpt = None,
     data_range: RangeOpt = None,
     figure: FigOpt = None,
     figure_bands: FigBandsOpt = None,
@@ -500,7 +506,7 @@ def decloud(
     like = first if first.data.ndim < 4 else None
     _preflight(output, _squeeze(series[0], first.data), like, force)
     bands = _figure_bands(figure_bands, series.shape[-1])
-    truth = _read(gt, key).data if gt is not None else None
+    truth = _read(gt, gt_key or key).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     res = run(series, cloud, method=method, preset=preset.value if preset else None,
               iterations=iterations, device=device, seed=seed, progress=not quiet,
@@ -723,9 +729,10 @@ def _keep_freed_memory() -> bool:
     fresh zeroed pages next time: ~1 million page faults per 300 iterations of the demo,
     4 s of system time. With a fixed mmap threshold of 32 MiB and a trim threshold of
     256 MiB the faults drop ~20x and the 1500-iteration demo spent 148.7 s in the solver
-    instead of 152.5 (2-core CPU; README "Speed and quality"). Process-wide, so only the command line, which owns its process, sets it;
-    a library user can get the same with ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=
-    33554432:glibc.malloc.trim_threshold=268435456``.
+    instead of 152.5 (2-core CPU; README "Speed and quality"). Process-wide, so only the
+    command line, which owns its process, sets it; a library user can get the same with
+    ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=
+    268435456``.
     """
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return False
