@@ -303,6 +303,11 @@ def test_ground_truth_in_its_own_variable_as_in_the_papers_files(tmp_path, capsy
     assert main([*args, "--gt-key", "gt"]) == 0
     record = json.loads((tmp_path / "out.mat.json").read_text())
     assert record["metrics"]["result"]["missing_entries"]["psnr"] > 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "out.mat"), str(tmp_path / "gt.mat"), "--key", "obs",
+                 "--gt-key", "gt", "-m", str(tmp_path / "obs.mat"), "--mask-key", "mask",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == record["metrics"]["result"]
 
 
 def test_denoise_and_decloud_commands(tmp_path):

@@ -604,16 +604,18 @@ def evaluate(
     mask: Annotated[Path | None, typer.Option(
         "--mask", "-m", help="Observation mask: adds metrics over the missing entries.")] = None,
     key: KeyOpt = None,
+    gt_key: GtKeyOpt = None,
+    mask_key: Annotated[str | None, typer.Option(help="Variable name in a .mat mask.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Metrics (PSNR, SSIM, SAM, ERGAS as the paper computes them) against ground truth."""
     from .io import read_mask
 
     r = _read(result, key).data
-    g = _read(ground_truth, key).data
+    g = _read(ground_truth, gt_key or key).data
     if r.shape != g.shape:
         raise InputError(f"result shape {r.shape} does not match ground truth shape {g.shape}")
-    missing = ~read_mask(mask, shape=r.shape) if mask is not None else None
+    missing = ~read_mask(mask, shape=r.shape, key=mask_key) if mask is not None else None
     metrics = _metrics(r, g, missing)
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
