@@ -252,7 +252,8 @@ class Result:
     history : loss, timing and monitored metrics per monitoring point
         (:class:`~pyngr.solvers.History`); ``history.oracle`` is the labelled oracle.
     metrics : final-iterate metrics against ``ground_truth`` when it was given (PSNR over
-        the whole image and over the missing entries, monitoring definition).
+        the whole image and over the missing entries, monitoring definition: 8-bit values
+        in the ground truth's own range, as :func:`pyngr.metrics.psnr` on the output).
     network_state : NGR runs: the ``state_dict`` of the gradient network after the last
         iteration, tensors on the CPU; None for the baselines. Save it with
         ``torch.save(result.network_state, path)`` and start another run from it with
