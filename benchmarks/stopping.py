@@ -7,10 +7,18 @@ the answer for every tolerance: this script records that change and the PSNR aga
 truth (reporting only) at every look, then, for each tolerance, reports where the rule would
 stop, the final-iterate PSNR there, and its gap to the full run's final iterate.
 
+``--holdout F`` withholds F of the observed entries from the solver and records their PSNR
+at each look: a held-out error estimate from the observation alone. ``--summary`` reads the
+store and, for each such trace, reports where "stop once the held-out PSNR gained less than
+DELTA dB over LAG iterations" would stop, against the same image and rate traced without a
+hold-out (what withholding costs).
+
 Usage::
 
     python benchmarks/stopping.py                       # bundled image, SR 10/30/50%
     python benchmarks/stopping.py --images demo,butterfly --rates 0.1
+    python benchmarks/stopping.py --holdout 0.05 --save  # the hold-out traces
+    python benchmarks/stopping.py --summary --lag 200 --delta 0.1
 """
 
 from __future__ import annotations
@@ -108,6 +116,27 @@ def summarise(t: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def holdout_summary(records: list[dict[str, Any]], lag: int, delta: float) -> None:
+    """Print the held-out stopping rule on every hold-out trace of ``records``."""
+    plain = {(r["image"], r["rate"]): r for r in records if not r.get("holdout")}
+    print(f"held-out rule: stop once the held-out PSNR gained < {delta} dB over {lag} "
+          "iterations; PSNR on the missing entries (dB)")
+    print("| image | rate | hold-out | stops at | at stop | final of this run | final without "
+          "hold-out |")
+    print("|---|---|---|---|---|---|---|")
+    for r in records:
+        if not r.get("holdout"):
+            continue
+        pts = r["points"]
+        by = {p["iteration"]: p for p in pts}
+        stop = next((p for p in pts if p["iteration"] - lag in by and p["psnr_holdout"]
+                     - by[p["iteration"] - lag]["psnr_holdout"] < delta), pts[-1])
+        base = plain.get((r["image"], r["rate"]))
+        without = f"{base['points'][-1]['psnr_missing']:.2f}" if base else "–"
+        print(f"| {r['image']} | {r['rate']} | {r['holdout']} | {stop['iteration']} | "
+              f"{stop['psnr_missing']:.2f} | {pts[-1]['psnr_missing']:.2f} | {without} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", default="demo",
@@ -121,7 +150,15 @@ def main() -> None:
                          "PSNR is recorded at each look (8-bit images)")
     ap.add_argument("--save", action="store_true", help=f"append to {STORE}")
     ap.add_argument("--store", type=Path, default=STORE, help="the store --save appends to")
+    ap.add_argument("--summary", action="store_true",
+                    help="print the held-out stopping rule on the store's hold-out traces")
+    ap.add_argument("--lag", type=int, default=200, help="--summary: iterations compared")
+    ap.add_argument("--delta", type=float, default=0.1, help="--summary: least gain (dB)")
     a = ap.parse_args()
+    if a.summary:
+        with a.store.open() as f:
+            holdout_summary([json.loads(line) for line in f if line.strip()], a.lag, a.delta)
+        return
     for name in a.images.split(","):
         image = load(name)
         for rate in (float(r) for r in a.rates.split(",")):
