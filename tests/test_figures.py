@@ -13,10 +13,16 @@ def test_display_image_handles_any_channel_count():
     assert display_image(np.zeros((5, 6, 3), np.uint8)).shape == (5, 6, 3)
     assert display_image(np.zeros((5, 6, 1))).shape == (5, 6)
     hsi = np.random.default_rng(0).random((5, 6, 31))
-    shown = display_image(hsi)
+    shown = display_image(hsi, limits=(0.0, 1.0))
     assert shown.shape == (5, 6, 3)
     np.testing.assert_array_equal(shown[..., 0], hsi[..., 0])  # first, middle, last band
     np.testing.assert_array_equal(shown[..., 2], hsi[..., 30])
+    # by default a multiband picture gets the 1st-99th percentile stretch, even in [0, 1]
+    lo, hi = np.percentile(hsi[..., [0, 15, 30]], (1, 99))
+    np.testing.assert_allclose(display_image(hsi),
+                               np.clip((hsi[..., [0, 15, 30]] - lo) / (hi - lo), 0, 1))
+    rgb = 0.2 * hsi[..., :3]  # grey and RGB in [0, 1] are shown as they are
+    np.testing.assert_array_equal(display_image(rgb), rgb)
     wide = display_image(np.array([[0.0, 500.0], [1000.0, 2000.0]]))
     assert wide.min() == 0 and wide.max() == 1  # stretched to [0, 1]
     assert display_image(np.full((2, 2, 3), 255, np.uint8)).max() == 1.0
@@ -79,6 +85,6 @@ def test_demo_image_is_bundled_rgb():
 
 def test_display_image_single_band_choice_is_grey():
     video = np.random.default_rng(0).random((5, 6, 10))
-    shown = display_image(video, bands=[0])
+    shown = display_image(video, bands=[0], limits=(0.0, 1.0))
     assert shown.shape == (5, 6)
     np.testing.assert_array_equal(shown, video[..., 0])

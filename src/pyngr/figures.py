@@ -46,14 +46,17 @@ def _select(a: np.ndarray, bands: Sequence[int] | None) -> np.ndarray:
 
 
 def display_limits(a: np.ndarray, bands: Sequence[int] | None = None) -> tuple[float, float]:
-    """The value range :func:`display_image` maps to [0, 1]: (0, 255) for uint8, (0, 1)
-    for data within it, else the shown channels' 1st and 99th percentiles."""
+    """The value range :func:`display_image` maps to [0, 1]: (0, 255) for uint8; (0, 1)
+    for grey or RGB data within it; else the shown channels' 1st and 99th percentiles (the
+    usual linear stretch of multiband pictures: reflectances of a hyperspectral cube in
+    [0, 1] with a median of 0.04 showed nearly black)."""
     arr = np.asarray(a)
     if arr.dtype == np.uint8:
         return 0.0, 255.0
     x = _select(arr, bands)
     finite = x[np.isfinite(x)]
-    if not finite.size or (finite.min() >= 0 and finite.max() <= 1):
+    grey_or_rgb = arr.ndim == 2 or arr.shape[-1] in (1, 3)
+    if not finite.size or (grey_or_rgb and finite.min() >= 0 and finite.max() <= 1):
         return 0.0, 1.0
     lo, hi = np.percentile(finite, (1, 99))
     return float(lo), float(hi if hi > lo else lo + 1.0)

@@ -111,7 +111,10 @@ def _preview(path: Path, image: np.ndarray, video: bool) -> None:
     from ..figures import display_image
     from ..io import write_image
 
-    pic = display_image(image, bands=[0] if video and image.ndim == 3 else None)
+    # the bench's data are in [0, 1] (or uint8): no stretch, so that every method's
+    # picture of a case is on the same scale
+    limits = None if image.dtype == np.uint8 else (0.0, 1.0)
+    pic = display_image(image, bands=[0] if video and image.ndim == 3 else None, limits=limits)
     write_image(path, (pic * 255).round().astype(np.uint8), force=True)
 
 
