@@ -220,10 +220,10 @@ def _make_monitor(gt: np.ndarray, scaling: Scaling, missing: torch.Tensor | None
     iterate of the same quality (13.6 dB on a strong-mixed Pavia crop stretched from
     [-1.66, 1.72]).
     """
-    ref = Scaling.infer(gt, gt.dtype)
-    a, b = scaling.scale / ref.scale, (scaling.offset - ref.offset) / ref.scale
+    unit = Scaling.infer(gt, gt.dtype)  # the reference's own scaling
+    a, b = scaling.scale / unit.scale, (scaling.offset - unit.offset) / unit.scale
     same = a == 1.0 and b == 0.0
-    reference = _tensor(_to_chw(ref.forward(gt)), device)
+    reference = _tensor(_to_chw(unit.forward(gt)), device)
     any_missing = missing is not None and bool(missing.any())  # once, not at every point
 
     def metric(est: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
@@ -297,11 +297,16 @@ def _override(settings: _S, iterations: int | None, seed: int | None) -> _S:
     return settings
 
 
+def default_preset(device: torch.device) -> str:
+    """The preset used when none is given: ``"paper"`` on CUDA, ``"fast"`` elsewhere."""
+    return "paper" if device.type == "cuda" else "fast"
+
+
 def _settings_for(task: str, preset: str | None, settings: Settings | None,
                   device: torch.device, iterations: int | None, seed: int | None,
                   **kw: Any) -> Settings:
     if settings is None:
-        name = preset or ("paper" if device.type == "cuda" else "fast")
+        name = preset or default_preset(device)
         # the iteration count goes to the preset, whose rules may depend on it (fast's λ_t)
         return _gpu_engine(_override(get_settings(task, name, iterations=iterations, **kw),
                                      None, seed), device)

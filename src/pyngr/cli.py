@@ -652,8 +652,8 @@ def demo(
     """
     from skimage.restoration import inpaint_biharmonic
 
+    from .api import default_preset, resolve_device
     from .api import inpaint as run
-    from .api import resolve_device
     from .data import demo_image
     from .degradations import random_mask
     from .figures import side_by_side
@@ -662,8 +662,7 @@ def demo(
 
     names = ["observed.png", "mask.png", "restored.png", "figure.png", "restored.png.json"]
     _check_outputs([output / n for n in names], force)
-    name = preset.value if preset else (
-        "paper" if resolve_device(device).type == "cuda" else "fast")
+    name = preset.value if preset else default_preset(resolve_device(device))
     if iterations is None and method == "ngr" and name == "fast":
         iterations = DEMO_ITERATIONS
     gt = demo_image()

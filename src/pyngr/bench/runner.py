@@ -32,11 +32,12 @@ def build_settings(spec: RunSpec, task: str, shape_chw: tuple[int, int, int],
                    kwargs: dict[str, Any], device: str) -> Any:
     """The settings object of a run: method defaults (NGR from random weights), the spec's
     iterations, seed and overrides."""
+    from ..api import default_preset
     from ..baselines import default_settings
     from ..presets import get_settings
 
     if spec.method == "ngr":
-        preset = spec.preset or ("paper" if device.startswith("cuda") else "fast")
+        preset = spec.preset or default_preset(torch.device(device))
         # The paper's experiments: without `fast`'s additions (its bundled warm start, its
         # "auto" perturbation schedule, its multichannel λ_t) unless a run's overrides ask
         # for them, so that a store's `fast` records keep one meaning across versions.
