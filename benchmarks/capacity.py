@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summary() -> None:
+    if not STORE.exists():
+        raise SystemExit(f"no records yet: {STORE}")
     records = [json.loads(line) for line in STORE.read_text().splitlines() if line.strip()]
     for key in sorted({(r["image"], r["crop"], r["rate"]) for r in records}, key=str):
         group = [r for r in records if (r["image"], r["crop"], r["rate"]) == key]
@@ -75,13 +77,14 @@ def summary() -> None:
               f"after {base['tag']}'s {base['wall_time_s']:.0f} s")
         for r in group:
             curve = dict((int(i), p) for i, p in r["curve_psnr"])
+            at = max(i for i in curve if i <= common)  # the last look at or before `common`
             s_it = r["wall_time_s"] / r["iterations"]
             same_time = max((i for i in curve if i * s_it <= base["wall_time_s"] * 1.02),
                             default=None)
             at_time = f"{curve[same_time]:.2f} dB at {same_time}" if same_time else "-"
             print(f"  {r['tag']:<14} {r['iterations']} it, {s_it * 1e3:5.0f} ms/it "
                   f"({s_it / per_it:.2f}x): final {r['final_psnr']:.2f} dB; "
-                  f"at {common} it {curve[common]:.2f} dB; at equal time {at_time}")
+                  f"at {at} it {curve[at]:.2f} dB; at equal time {at_time}")
 
 
 def main() -> None:
