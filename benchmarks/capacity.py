@@ -32,6 +32,7 @@ import torch
 import pyngr
 from pyngr.degradations import random_mask
 from pyngr.io import read_image
+from pyngr.presets import parse_override
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -46,10 +47,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         gt = np.ascontiguousarray(gt[r:r + n, c:c + n])
     mask = random_mask(gt.shape, args.rate, seed=0)
     obs = np.where(mask, gt, 0).astype(gt.dtype)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
+    overrides = dict(parse_override(item) for item in args.set)
     start = time.perf_counter()
     res = pyngr.inpaint(obs, mask, preset="fast", iterations=args.iterations, device="cpu",
                         ground_truth=gt, monitor_every=EVERY, full_output=True,

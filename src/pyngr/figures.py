@@ -51,11 +51,13 @@ def display_limits(a: np.ndarray, bands: Sequence[int] | None = None) -> tuple[f
     usual linear stretch of multiband pictures: reflectances of a hyperspectral cube in
     [0, 1] with a median of 0.04 showed nearly black)."""
     arr = np.asarray(a)
-    return (0.0, 255.0) if arr.dtype == np.uint8 else _limits(arr, _select(arr, bands))
+    return _limits(arr, _select(arr, bands))
 
 
 def _limits(arr: np.ndarray, x: np.ndarray) -> tuple[float, float]:
-    """:func:`display_limits` of ``arr`` (not uint8) from its shown channels ``x``."""
+    """:func:`display_limits` of ``arr`` from its shown channels ``x``."""
+    if arr.dtype == np.uint8:
+        return 0.0, 255.0
     finite = x[np.isfinite(x)]
     grey_or_rgb = arr.ndim == 2 or arr.shape[-1] in (1, 3)
     if not finite.size or (grey_or_rgb and finite.min() >= 0 and finite.max() <= 1):
@@ -83,7 +85,7 @@ def display_image(a: np.ndarray, bands: Sequence[int] | None = None,
     arr = np.asarray(a)
     x = _select(arr, bands)
     if limits is None:  # the channels are selected once
-        limits = (0.0, 255.0) if arr.dtype == np.uint8 else _limits(arr, x)
+        limits = _limits(arr, x)
     lo, hi = limits
     x = (x - lo) / (hi - lo if hi > lo else 1.0)
     return np.clip(np.nan_to_num(x), 0, 1)
