@@ -279,11 +279,12 @@ def test_video_denoising_figure_shows_the_first_frame(tmp_path, monkeypatch):
     seen = []
     real = pyngr.figures.side_by_side
     monkeypatch.setattr(pyngr.figures, "side_by_side",
-                        lambda *a, **kw: seen.append(kw.get("bands")) or real(*a, **kw))
+                        lambda *a, **kw: seen.append((kw.get("bands"), kw.get("frames")))
+                        or real(*a, **kw))
     assert main(["denoise", str(tmp_path / "v.npy"), "--noise", "gaussian", "--video", "-o",
                  str(tmp_path / "out.npy"), "--figure", str(tmp_path / "f.png"), "-n", "1",
                  "--set", "network.width=4", "--set", "network.depth=2", "-q"]) == 0
-    assert seen == [(0,)]
+    assert seen == [((0,), True)]  # the first frame, on (0, 1) as grey pictures are
 
 
 def test_ground_truth_in_its_own_variable_as_in_the_papers_files(tmp_path, capsys):

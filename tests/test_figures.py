@@ -56,9 +56,9 @@ def test_side_by_side_shows_every_panel_with_the_references_range(tmp_path, monk
     seen = []
     show = figures.display_image
 
-    def spy(img, bands=None, limits=None):
+    def spy(img, bands=None, limits=None, *, frames=False):
         seen.append(limits)
-        return show(img, bands, limits)
+        return show(img, bands, limits, frames=frames)
 
     monkeypatch.setattr(figures, "display_image", spy)
     side_by_side([("cloudy", cloudy), ("result", truth * 1.01), ("truth", truth)],
@@ -88,3 +88,17 @@ def test_display_image_single_band_choice_is_grey():
     shown = display_image(video, bands=[0], limits=(0.0, 1.0))
     assert shown.shape == (5, 6)
     np.testing.assert_array_equal(shown, video[..., 0])
+
+
+def test_video_frames_in_unit_range_are_not_stretched():
+    """A grey video in [0, 1] (frames as channels) keeps (0, 1) when told its channels are
+    frames; a cube of as many bands gets the percentile stretch."""
+    from pyngr.figures import display_limits
+
+    clip = 0.2 + 0.4 * np.random.default_rng(0).random((8, 8, 10))
+    stretched = display_limits(clip, (0,))
+    assert stretched == tuple(np.percentile(clip[..., 0], (1, 99)))
+    assert display_limits(clip, (0,), frames=True) == (0.0, 1.0)
+    np.testing.assert_allclose(display_image(clip, (0,), frames=True), clip[..., 0])
+    wide = clip * 1000.0  # out of [0, 1]: frames get the stretch too
+    assert display_limits(wide, (0,), frames=True) == tuple(np.percentile(wide[..., 0], (1, 99)))

@@ -313,7 +313,7 @@ def _read(path: Path, key: str | None = None, gray: bool = False) -> Any:
 def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[str, Any],
              res: Any, metrics: dict[str, Any] | None, figure: Path | None,
              panels: list[tuple[str, np.ndarray]], truth: np.ndarray | None, force: bool,
-             quiet: bool, bands: tuple[int, ...] | None = None) -> None:
+             quiet: bool, bands: tuple[int, ...] | None = None, frames: bool = False) -> None:
     """Write the result, its run record and the optional figure; print the summary."""
     from .io import write_image
 
@@ -326,7 +326,7 @@ def _deliver(output: Path, data: np.ndarray, like: Any, task: str, inputs: dict[
         panels = [*panels, (f"{name} result", res.image)]
         if truth is not None:
             panels.append(("ground truth", truth))
-        side_by_side(panels, figure, bands=bands)
+        side_by_side(panels, figure, bands=bands, frames=frames)
     _summary(quiet, output, res, metrics)
 
 
@@ -434,7 +434,7 @@ def denoise(
     metrics = _metrics(res.image, truth, None) if truth is not None else None
     inputs = {"image": str(image), "noise": model, "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "denoise", inputs, res, metrics, figure,
-             [("noisy", img.data)], truth, force, quiet, bands)
+             [("noisy", img.data)], truth, force, quiet, bands, frames=video)
 
 
 @_command

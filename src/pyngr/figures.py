@@ -45,21 +45,31 @@ def _select(a: np.ndarray, bands: Sequence[int] | None) -> np.ndarray:
     return x
 
 
-def display_limits(a: np.ndarray, bands: Sequence[int] | None = None) -> tuple[float, float]:
+def display_limits(a: np.ndarray, bands: Sequence[int] | None = None, *,
+                   frames: bool = False) -> tuple[float, float]:
     """The value range :func:`display_image` maps to [0, 1]: (0, 255) for uint8; (0, 1)
     for grey or RGB data within it; else the shown channels' 1st and 99th percentiles (the
     usual linear stretch of multiband pictures: reflectances of a hyperspectral cube in
-    [0, 1] with a median of 0.04 showed nearly black)."""
+    [0, 1] with a median of 0.04 showed nearly black). ``frames``: the channels are video
+    frames, each a grey picture, so data within [0, 1] keep (0, 1) there too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> video = np.linspace(0.2, 0.6, 2 * 2 * 10).reshape(2, 2, 10)
+    >>> display_limits(video, (0,), frames=True)
+    (0.0, 1.0)
+    """
     arr = np.asarray(a)
-    return _limits(arr, _select(arr, bands))
+    return _limits(arr, _select(arr, bands), frames)
 
 
-def _limits(arr: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+def _limits(arr: np.ndarray, x: np.ndarray, frames: bool = False) -> tuple[float, float]:
     """:func:`display_limits` of ``arr`` from its shown channels ``x``."""
     if arr.dtype == np.uint8:
         return 0.0, 255.0
     finite = x[np.isfinite(x)]
-    grey_or_rgb = arr.ndim == 2 or arr.shape[-1] in (1, 3)
+    grey_or_rgb = frames or arr.ndim == 2 or arr.shape[-1] in (1, 3)
     if not finite.size or (grey_or_rgb and finite.min() >= 0 and finite.max() <= 1):
         return 0.0, 1.0
     lo, hi = np.percentile(finite, (1, 99))
@@ -67,13 +77,15 @@ def _limits(arr: np.ndarray, x: np.ndarray) -> tuple[float, float]:
 
 
 def display_image(a: np.ndarray, bands: Sequence[int] | None = None,
-                  limits: tuple[float, float] | None = None) -> np.ndarray:
+                  limits: tuple[float, float] | None = None, *,
+                  frames: bool = False) -> np.ndarray:
     """A displayable (H, W) or (H, W, 3) float image in [0, 1] from any channel-last array.
 
     Grey and RGB pass through; with other channel counts (video frames, bands, stacked dates)
     three evenly spaced channels (or ``bands``, 0-based) make a false-colour picture. Values
     are mapped from ``limits`` to [0, 1], by default :func:`display_limits` of the array
-    itself; panels meant to be compared should share one (:func:`side_by_side` does).
+    itself (``frames``: the channels are video frames, see :func:`display_limits`); panels
+    meant to be compared should share one (:func:`side_by_side` does).
 
     Examples
     --------
@@ -85,7 +97,7 @@ def display_image(a: np.ndarray, bands: Sequence[int] | None = None,
     arr = np.asarray(a)
     x = _select(arr, bands)
     if limits is None:  # the channels are selected once
-        limits = _limits(arr, x)
+        limits = _limits(arr, x, frames)
     lo, hi = limits
     x = (x - lo) / (hi - lo if hi > lo else 1.0)
     return np.clip(np.nan_to_num(x), 0, 1)
@@ -117,7 +129,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
 
 def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLike[str], *,
                  title: str | None = None, bands: Sequence[int] | None = None,
-                 reference: int | None = -1) -> Path:
+                 reference: int | None = -1, frames: bool = False) -> Path:
     """Write a row of labelled images (e.g. observed / restored / ground truth) to ``path``.
 
     Every panel of the dtype of panel ``reference`` (the last: ground truth, or the result
@@ -125,15 +137,16 @@ def side_by_side(panels: Sequence[tuple[str, np.ndarray]], path: str | os.PathLi
     colour is a difference in value, not in stretching (a cloudy date's blanked entries
     would otherwise set a range of their own); panels of another dtype (a float [0, 1]
     baseline beside uint8 images) keep their own. None: each panel its own range.
+    ``frames``: the channels are video frames (:func:`display_limits`).
     """
     plt = _pyplot()
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), squeeze=False)
     ref = np.asarray(panels[reference][1]) if reference is not None else None
-    limits = display_limits(ref, bands) if ref is not None else None
+    limits = display_limits(ref, bands, frames=frames) if ref is not None else None
     for ax, (label, img) in zip(axes[0], panels, strict=True):
         same = ref is not None and np.asarray(img).dtype == ref.dtype
-        shown = display_image(img, bands, limits if same else None)
+        shown = display_image(img, bands, limits if same else None, frames=frames)
         ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1,
                   interpolation="nearest")
         ax.set_title(label, fontsize=9)
