@@ -287,6 +287,28 @@ def test_video_denoising_figure_shows_the_first_frame(tmp_path, monkeypatch):
     assert seen == [((0,), True)]  # the first frame, on (0, 1) as grey pictures are
 
 
+@pytest.mark.parametrize("video", [True, False])
+def test_video_inpainting_figure_shows_the_first_frame(tmp_path, monkeypatch, video):
+    import pyngr.figures
+
+    rng = np.random.default_rng(0)
+    clip = rng.random((16, 16, 4)).astype(np.float32)
+    write_image(tmp_path / "v.npy", clip)
+    write_image(tmp_path / "m.npy", (rng.random(clip.shape) < 0.5).astype(np.uint8))
+    seen = []
+    real = pyngr.figures.side_by_side
+    monkeypatch.setattr(pyngr.figures, "side_by_side",
+                        lambda *a, **kw: seen.append((kw.get("bands"), kw.get("frames")))
+                        or real(*a, **kw))
+    assert main(["inpaint", str(tmp_path / "v.npy"), "-m", str(tmp_path / "m.npy"),
+                 *(["--video"] if video else []), "-o", str(tmp_path / "out.npy"),
+                 "--figure", str(tmp_path / "f.png"), "-n", "1", "--set", "network.width=4",
+                 "--set", "network.depth=2", "-q"]) == 0
+    # a video: its first frame in grey; 4 bands otherwise: the figure's own band choice
+    assert seen == [((0,), True) if video else (None, False)]
+    assert (tmp_path / "f.png").exists()
+
+
 def test_ground_truth_in_its_own_variable_as_in_the_papers_files(tmp_path, capsys):
     from scipy.io import savemat
 

@@ -166,6 +166,15 @@ def _figure_bands(text: str | None, channels: int) -> tuple[int, ...] | None:
     return bands
 
 
+def _figure_bands_of(text: str | None, data: np.ndarray, video: bool) -> tuple[int, ...] | None:
+    """The figure's bands: ``--figure-bands``, else for a video its first frame (frames are
+    not colours, so no false-colour composite), else None (the figure's own choice)."""
+    bands = _figure_bands(text, data.shape[2] if data.ndim == 3 else 1)
+    if bands is None and video and data.ndim == 3:
+        bands = (0,)
+    return bands
+
+
 def _preflight(output: Path, data: np.ndarray, like: Any, force: bool) -> None:
     """Fail before a long run if ``output`` cannot hold data of this shape and dtype."""
     import tempfile
@@ -338,6 +347,8 @@ def inpaint(
                                        help="Mask: nonzero/white = observed, 0 = missing.")],
     output: OutOpt,
     invert_mask: Annotated[bool, typer.Option(help="Mask marks the missing entries.")] = False,
+    video: Annotated[bool, typer.Option(
+        help="Channels are video frames (the figure shows the first, grey).")] = False,
     key: KeyOpt = None,
     mask_key: Annotated[str | None, typer.Option(help="Variable name in a .mat mask.")] = None,
     gray: Annotated[bool, typer.Option(help="Convert colour frames to grey.")] = False,
@@ -369,7 +380,7 @@ def inpaint(
     img = _read(image, key, gray)
     m = read_mask(mask, shape=img.data.shape, key=mask_key, invert=invert_mask)
     _preflight(output, img.data, img, force)
-    bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
+    bands = _figure_bands_of(figure_bands, img.data, video)
     truth = _read(gt, gt_key or key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     res = run(img.data, m, method=method, preset=preset.value if preset else None,
@@ -381,7 +392,8 @@ def inpaint(
     metrics = _metrics(res.image, truth, ~m) if truth is not None else None
     inputs = {"image": str(image), "mask": str(mask), "ground_truth": str(gt) if gt else None}
     _deliver(output, res.image, img, "inpaint", inputs, res, metrics, figure,
-             [("observed", np.where(m, img.data, 0))], truth, force, quiet, bands)
+             [("observed", np.where(m, img.data, 0))], truth, force, quiet, bands,
+             frames=video)
 
 
 @_command
@@ -419,9 +431,7 @@ def denoise(
     _check_outputs([output, _record_path(output), figure], force)
     img = _read(image, key, gray)
     _preflight(output, img.data, img, force)
-    bands = _figure_bands(figure_bands, img.data.shape[2] if img.data.ndim == 3 else 1)
-    if bands is None and video and img.data.ndim == 3:
-        bands = (0,)  # frames are not colours: the first frame, grey
+    bands = _figure_bands_of(figure_bands, img.data, video)
     truth = _read(gt, gt_key or key, gray).data if gt is not None else None
     given, overrides, method = _settings(settings, set_, method)
     model = noise.value if noise is not None else _noise_of(given)
