@@ -737,6 +737,28 @@ def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_imag
             == get_settings(task, "paper", channels=channels).admm
 
 
+def test_fast_inpainting_of_hyperspectral_cubes_uses_separate_networks():
+    from pyngr.presets import FAST_SEPARATE_HEADS_MIN_CHANNELS as limit
+
+    def heads(channels, task="inpaint", **kw):
+        return get_settings(task, "fast", channels=channels, **kw).network.heads
+
+    assert 3 < limit <= 10  # separate from the 10-frame videos on, not for RGB
+    assert [heads(c) for c in (1, 3, limit - 1, limit, 30, 224)] == [
+        "shared", "shared", "shared", "separate", "separate", "separate"]
+    # an addition of the preset's inpainting only (the bench keeps the trunk)
+    assert heads(224, additions=False) == "shared"
+    assert heads(224, "decloud") == heads(224, "denoise") == "shared"
+    assert get_settings("inpaint", "fast", channels=224).network.width == 48  # fast's width
+    rng = np.random.default_rng(0)
+    cube = rng.random((12, 12, limit)).astype(np.float32)
+    res = inpaint(cube, rng.random(cube.shape) < 0.2, iterations=1, device="cpu",
+                  full_output=True, overrides={"network.width": 4, "network.depth": 1})
+    assert res.settings.network.heads == "separate"
+    assert {k.split(".")[0] for k in res.network_state} == {"nets"} and len(
+        {k.split(".")[1] for k in res.network_state}) == 3  # three networks' weights
+
+
 def test_get_settings_rejects_an_observed_fraction_outside_0_1():
     with pytest.raises(InputError, match="observed must be a fraction"):
         get_settings("inpaint", "fast", channels=10, observed=30)

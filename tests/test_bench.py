@@ -478,6 +478,14 @@ def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
     old = rec("bird", 0.1, 0, warm, "constant")  # from before the schedule field: constant
     del old["settings"]["network"]["input_noise_schedule"]
     assert as_shipped(old)
+    named = rec("bird", 0.1, 0, warm, "constant")
+    named["spec"]["iterations"] = named["settings"]["iterations"]  # the preset's own count
+    assert as_shipped(named)
+    named["spec"]["iterations"] = named["settings"]["iterations"] = 3000
+    assert not as_shipped(named)
+    trunk = rec("cube", 0.1, 0, None, "constant", channels=31)  # before separate networks
+    trunk["settings"]["network"]["heads"] = "shared"
+    assert not as_shipped(trunk)
     # one row per table, next to the bench's own fast row; a sweep keeps its variant rows
     text = render([rec("bird", 0.1, 28.0, warm, "constant"), rec("head", 0.1, 30.0, warm,
                    "constant"), rec("bird", 0.1, 27.0, None, "constant")])

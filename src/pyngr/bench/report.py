@@ -131,15 +131,15 @@ def as_shipped(record: dict[str, Any]) -> bool:
     so is a multichannel run's λ_t (another degradation's multichannel runs are not
     gathered: their observed fraction is not recorded); records of versions with other
     settings fields never match (but those from before the schedule existed had a constant
-    one)."""
+    one). A run that named the preset's own iteration count is one of these; another count
+    is not."""
     from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
     from ..solvers import schedule_for_fraction
 
     s = record.get("settings") or {}
     spec = record["spec"]
-    if (spec["method"] != "ngr" or s.get("preset") != "fast" or record.get("task") != "inpaint"
-            or spec.get("iterations") is not None):
+    if spec["method"] != "ngr" or s.get("preset") != "fast" or record.get("task") != "inpaint":
         return False
     shape = re.search(r"\(([\d, ]+)\)\s*$", record.get("data", ""))  # "... (H, W, C)"
     if not shape:
@@ -151,6 +151,8 @@ def as_shipped(record: dict[str, Any]) -> bool:
         return False
     want = get_settings("inpaint", "fast", channels=channels,
                         observed=float(case["level"]) if sampled else None).to_dict()
+    if spec.get("iterations") not in (None, want["iterations"]):  # asked for another count
+        return False
     got = {**s, "seed": want["seed"],
            "network": {**(s.get("network") or {})}}
     if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's RGB network
@@ -267,6 +269,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
         FAST_LAMBDA_T_MAX_ITERATIONS,
         FAST_LAMBDA_T_MAX_OBSERVED,
         FAST_MULTICHANNEL_LAMBDA_T,
+        FAST_SEPARATE_HEADS_MIN_CHANNELS,
     )
 
     def link(path: Path) -> str:
@@ -296,7 +299,9 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "of the entries are observed; for multichannel inpainting "
              f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
              f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed, in runs of fewer than "
-             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations).", ""]
+             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations, and from "
+             f"{FAST_SEPARATE_HEADS_MIN_CHANNELS} channels on three separate networks "
+             "instead of the shared trunk).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:
