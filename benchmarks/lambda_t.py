@@ -144,7 +144,8 @@ def summary(records: list[dict[str, Any]]) -> str:
 
 def traces(records: list[dict[str, Any]], every: int = 250) -> str:
     """A markdown table of the traced runs: PSNR (dB) of the estimate every ``every``
-    iterations, one row per case and λ_t (monitoring; with a "constant" perturbation
+    iterations, one row per case and λ_t (with other settings: in brackets; monitoring;
+    with a "constant" perturbation
     schedule, iterate k is what a k-iteration run returns)."""
     rows = [r for r in records if r.get("trace")]
     if not rows:
@@ -155,7 +156,7 @@ def traces(records: list[dict[str, Any]], every: int = 250) -> str:
              "|---|---|" + "---|" * len(its)]
     for r in rows:
         at = dict((k, v) for k, v in r["trace"])
-        lines.append(f"| {r['case']} | {label(float(r['lambda_t']), None)} | "
+        lines.append(f"| {r['case']} | {label(*_column(r))} | "
                      + " | ".join(f"{at[k]:.2f}" if k in at else "–" for k in its) + " |")
     return "\n".join(lines)
 
@@ -172,7 +173,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> Path:
         for r in rows:
             if r["case"] == case:
                 k, v = zip(*r["trace"], strict=True)
-                ax.plot(k, v, label=f"λ_t = {label(float(r['lambda_t']), None)}")
+                ax.plot(k, v, label=f"λ_t = {label(*_column(r))}")
         ax.set_title(f"{case} ({CASES[case][0]}), SR {CASES[case][4]:.0%}", fontsize=9)
         ax.set_xlabel("iteration (= the budget of a run ending there)")
         ax.set_ylabel("PSNR (dB), whole image")

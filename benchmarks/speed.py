@@ -26,6 +26,11 @@ Variants (``--variants``):
     all of them together. (``-graphs`` and ``-best`` run on CPU only when named.)
 ``fast``
     ``pyngr.inpaint`` with the ``fast`` preset.
+``fast-trunk``
+    the same with one shared trunk (``network.heads="shared"``), the preset's network for
+    images of fewer than 10 channels and, before this version, for all: from 10 channels on
+    ``fast`` uses three separate networks, and ``fast_over_fast_trunk`` is their cost
+    (only when named with ``--variants``).
 
 ``--batch K`` times each engine variant on K images of the size restored together
 (``pyngr.inpaint_many``: one launch per layer for all K networks with ``fused``); its
@@ -114,7 +119,9 @@ PAPER_OPTIONS: dict[str, dict[str, Any]] = {
     "paper-sep-graphs-cl-bf16": {"channels_last": True, "precision": "bfloat16",
                                  "compile": "reduce-overhead"},
 }
-VARIANTS: tuple[str, ...] = ("reference", *PAPER_OPTIONS, "fast")
+VARIANTS: tuple[str, ...] = ("reference", *PAPER_OPTIONS, "fast", "fast-trunk")
+#: Variants run only when named with --variants.
+ON_REQUEST = ("fast-trunk",)
 #: Compiling takes minutes on a CPU and CUDA graphs need CUDA: CPU runs skip these unless
 #: named with --variants.
 GPU_ONLY = ("paper-graphs", "paper-best", "paper-sep-graphs", "paper-sep-graphs-cl",
@@ -336,8 +343,11 @@ def make_data(size: tuple[int, int, int], seed: int = 0) -> tuple[np.ndarray, np
 
 
 def engine_settings(variant: str, channels: int) -> Settings:
-    if variant == "fast":
-        return get_settings("inpaint", "fast", channels=channels)
+    if variant in ("fast", "fast-trunk"):
+        s = get_settings("inpaint", "fast", channels=channels)
+        if variant == "fast-trunk":
+            s = s.replace(network=dataclasses.replace(s.network, heads="shared"))
+        return s
     s = get_settings("inpaint", "paper", channels=channels)
     return s.replace(network=dataclasses.replace(s.network, **PAPER_OPTIONS[variant]))
 
@@ -633,6 +643,8 @@ def summarise(records: list[dict[str, Any]], sizes: Sequence[str], device: torch
         for v in VARIANTS[1:]:
             if ref and ms[v]:
                 out[f"reference_over_{v.replace('-', '_')}"] = round(ref / ms[v], 2)
+        if ms["fast"] and ms["fast-trunk"]:
+            out["fast_over_fast_trunk"] = round(ms["fast"] / ms["fast-trunk"], 2)
         if ms["paper"] and ms["paper-fused"]:
             out["paper_over_paper_fused"] = round(ms["paper"] / ms["paper-fused"], 2)
         engine = {v: m for v, m in ms.items() if v in PAPER_OPTIONS and m}
@@ -726,7 +738,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for s in sizes:
         parse_size(s)
     if args.variants is None:
-        args.variants = ",".join(v for v in VARIANTS if cuda or v not in GPU_ONLY)
+        args.variants = ",".join(v for v in VARIANTS if (cuda or v not in GPU_ONLY)
+                                 and v not in ON_REQUEST)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:

@@ -339,9 +339,9 @@ FAST_LAMBDA_T_MAX_ITERATIONS = 2000
 #: Measured at 10% sampling, λ_t = 100, 1500 iterations, final iterate (README "Separate
 #: networks for multichannel inpainting"; ``benchmarks/lambda_t.py``): on the validation
 #: cases hall (10 frames) 34.85 against 29.66 dB, akiyo (30) 34.98 against 33.22, Indian
-#: Pines (224 bands) 36.86 against 30.66, at 0.9-1.7× the time per iteration, and above the
-#: trunk with twice the iterations; then on the test cases claire +0.90 dB and Pavia +3.68
-#: (2.2× the time per iteration there).
+#: Pines (224 bands) 36.86 against 30.66, at 1.6-2.7× the time per iteration
+#: (``benchmarks/speed.py --variants fast,fast-trunk``), and level with or above the trunk
+#: given the same time; then on the test cases claire +0.90 dB and Pavia +3.68.
 #: 10 is the smallest channel count measured: from 4 to 9 channels (multispectral images,
 #: short clips) nothing was, and the trunk stays; RGB and grey keep it too.
 FAST_SEPARATE_HEADS_MIN_CHANNELS = 10
