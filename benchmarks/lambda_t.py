@@ -145,8 +145,8 @@ def summary(records: list[dict[str, Any]]) -> str:
 def traces(records: list[dict[str, Any]], every: int = 250) -> str:
     """A markdown table of the traced runs: PSNR (dB) of the estimate every ``every``
     iterations, one row per case and λ_t (with other settings: in brackets; monitoring;
-    with a "constant" perturbation
-    schedule, iterate k is what a k-iteration run returns)."""
+    with a "constant" perturbation schedule, iterate k is what a k-iteration run
+    returns)."""
     rows = [r for r in records if r.get("trace")]
     if not rows:
         return ""

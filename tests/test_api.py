@@ -737,7 +737,7 @@ def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_imag
             == get_settings(task, "paper", channels=channels).admm
 
 
-def test_fast_inpainting_of_hyperspectral_cubes_uses_separate_networks():
+def test_fast_inpainting_of_ten_channels_or_more_uses_separate_networks():
     from pyngr.presets import FAST_SEPARATE_HEADS_MIN_CHANNELS as limit
 
     def heads(channels, task="inpaint", **kw):
