@@ -779,13 +779,15 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only():
     override."""
     from pyngr.presets import FAST_LAMBDA_T_MAX_ITERATIONS as limit
 
-    def lam(n):
-        s = get_settings("inpaint", "fast", channels=10, observed=0.1, iterations=n)
+    def lam(n, channels=4):
+        s = get_settings("inpaint", "fast", channels=channels, observed=0.1, iterations=n)
         assert s.iterations == (1500 if n is None else n)
         return s.admm.lambda_t
 
     assert 1500 < limit  # the preset's own budget keeps the rule
     assert (lam(None), lam(limit - 1), lam(limit), lam(3 * limit)) == (100.0, 100.0, 5.0, 5.0)
+    # with the separate networks of 10 channels or more λ_t = 100 held on to 3000 iterations
+    assert (lam(None, 10), lam(limit, 10), lam(3 * limit, 224)) == (100.0, 100.0, 100.0)
     assert get_settings("inpaint", "paper", channels=10, iterations=7).iterations == 7
     with pytest.raises(InputError, match="iterations must be >= 1"):
         get_settings("inpaint", "fast", iterations=0)

@@ -298,10 +298,11 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "perturbation schedule its `auto` rule picks: linear where at least a quarter "
              "of the entries are observed; for multichannel inpainting "
              f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
-             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed, in runs of fewer than "
-             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations, and from "
+             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed, and from "
              f"{FAST_SEPARATE_HEADS_MIN_CHANNELS} channels on three separate networks "
-             "instead of the shared trunk).", ""]
+             "instead of the shared trunk, which keeps λ_t = "
+             f"{FAST_MULTICHANNEL_LAMBDA_T:g} only in runs of fewer than "
+             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:
