@@ -883,6 +883,18 @@ def test_fast_preset_keeps_the_paper_admm(task, kw):
     assert fast.network.input_noise_schedule == ("auto" if task == "inpaint" else "constant")
 
 
+def test_fast_cloud_removal_runs_its_own_longer_budget():
+    from pyngr.presets import FAST_DECLOUD_ITERATIONS
+
+    assert FAST_DECLOUD_ITERATIONS == get_settings("decloud", "fast", channels=39).iterations
+    assert FAST_DECLOUD_ITERATIONS > get_settings("inpaint", "fast").iterations == 1500
+    assert get_settings("denoise", "fast").iterations == 1500
+    # a count the caller names wins; the bench's fast (no additions) keeps 1500
+    assert get_settings("decloud", "fast", iterations=700).iterations == 700
+    assert get_settings("decloud", "fast", additions=False).iterations == 1500
+    assert get_settings("decloud", "paper").iterations == 15000
+
+
 @pytest.mark.parametrize(("task", "kw"), [
     ("inpaint", {"channels": 3}), ("inpaint", {"channels": 10}),
     ("inpaint", {"channels": 10, "observed": 0.9}), ("decloud", {"channels": 12}),

@@ -502,6 +502,15 @@ def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
     trunk = rec("cube", 0.1, 0, None, "constant", channels=31)  # before separate networks
     trunk["settings"]["network"]["heads"] = "shared"
     assert not as_shipped(trunk)
+    # cloud removal: the preset's own budget is what a user gets, the bench's 1500 is not
+    for iterations, shipped in ((None, False), (3000, True), (2000, False)):
+        s = get_settings("decloud", "fast", additions=False).to_dict()
+        s["seed"] = 2333
+        r = _record(RunSpec("table4", Case("decloud", "s2", "cloud", "large"),
+                            iterations=iterations), 0)
+        s["iterations"] = iterations or s["iterations"]
+        r.update(settings=s, task="decloud", data="decloud/s2 (101, 100, 13)")
+        assert as_shipped(r) is shipped
     # one row per table, next to the bench's own fast row; a sweep keeps its variant rows
     text = render([rec("bird", 0.1, 28.0, warm, "constant"), rec("head", 0.1, 30.0, warm,
                    "constant"), rec("bird", 0.1, 27.0, None, "constant")])

@@ -123,36 +123,41 @@ SHIPPED_ROW = "ngr (fast as shipped)"
 
 
 def as_shipped(record: dict[str, Any]) -> bool:
-    """Whether an inpainting run's settings are exactly those a user of the ``fast`` preset
-    gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for RGB, the input
-    perturbation schedule its ``"auto"`` rule picks for the observation), up to the seed and
-    engine options. The bench's own ``fast`` runs start from random weights with a constant
-    perturbation, as the paper's experiments do (:func:`pyngr.bench.runner.build_settings`);
-    runs that asked for the shipped choices by overrides are these. A pinned schedule is
-    checked against the rule only for random sampling, whose level is the observed fraction;
-    so is a multichannel run's λ_t (another degradation's multichannel runs are not
-    gathered: their observed fraction is not recorded); records of versions with other
-    settings fields never match (but those from before the schedule existed had a constant
-    one). A run that named the preset's own iteration count is one of these; another count
-    is not."""
+    """Whether an inpainting or cloud-removal run's settings are exactly those a user of the
+    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for RGB,
+    the input perturbation schedule its ``"auto"`` rule picks for the observation;
+    ``pyngr.decloud``: its iteration budget), up to the seed and engine options. The bench's own
+    ``fast`` runs start from random weights with a constant perturbation, as the paper's
+    experiments do (:func:`pyngr.bench.runner.build_settings`); runs that asked for the shipped
+    choices by overrides are these. A pinned schedule is checked against the rule only for
+    random sampling, whose level is the observed fraction; so is a multichannel run's λ_t
+    (another degradation's multichannel runs are not gathered: their observed fraction is not
+    recorded); records of versions with other settings fields never match (but those from before
+    the schedule existed had a constant one). A run that named the preset's own iteration count
+    is one of these; another count is not."""
     from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
     from ..solvers import schedule_for_fraction
 
     s = record.get("settings") or {}
     spec = record["spec"]
-    if spec["method"] != "ngr" or s.get("preset") != "fast" or record.get("task") != "inpaint":
+    task = record.get("task")
+    if spec["method"] != "ngr" or s.get("preset") != "fast" or task not in ("inpaint",
+                                                                            "decloud"):
         return False
-    shape = re.search(r"\(([\d, ]+)\)\s*$", record.get("data", ""))  # "... (H, W, C)"
-    if not shape:
-        return False
-    channels = int(shape.group(1).split(",")[-1])
     case = spec["case"]
     sampled = case["degradation"] == "random" and isinstance(case["level"], (int, float))
-    if channels != 3 and not sampled:  # its λ_t depends on an observed fraction not recorded
-        return False
-    want = get_settings("inpaint", "fast", channels=channels,
-                        observed=float(case["level"]) if sampled else None).to_dict()
+    if task == "decloud":  # no channel or observation rule: its additions are its budget
+        want = get_settings("decloud", "fast").to_dict()
+    else:
+        shape = re.search(r"\(([\d, ]+)\)\s*$", record.get("data", ""))  # "... (H, W, C)"
+        if not shape:
+            return False
+        channels = int(shape.group(1).split(",")[-1])
+        if channels != 3 and not sampled:  # its λ_t needs an observed fraction not recorded
+            return False
+        want = get_settings("inpaint", "fast", channels=channels,
+                            observed=float(case["level"]) if sampled else None).to_dict()
     if spec.get("iterations") not in (None, want["iterations"]):  # asked for another count
         return False
     got = {**s, "seed": want["seed"],
@@ -167,7 +172,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
             got["network"][field] = want["network"][field]
     # records from before the schedule existed perturbed by a constant amount (commit 25121b9)
     schedule = got["network"].setdefault("input_noise_schedule", "constant")
-    if schedule != "auto":
+    if schedule != want["network"]["input_noise_schedule"]:
         if not sampled or schedule != schedule_for_fraction("auto", float(case["level"])):
             return False
         got["network"]["input_noise_schedule"] = "auto"
