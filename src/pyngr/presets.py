@@ -354,7 +354,7 @@ FAST_SEPARATE_HEADS_MIN_CHANNELS = 10
 #: case does not use (Landsat-5, 9 channels, and CBERS-4, 12, each under the PLRR medium and
 #: large masks; ``ngr bench run table4``, records in ``benchmarks/results/decloud_cpu.jsonl``):
 #: +0.90 to +1.61 dB over 1500 at twice the time, where the inpainting additions lost
-#: (separate networks -2.0 to +0.33 dB, λ_t 100 -3.5 to -9.3, λ_t 1 or 20 no gain); then
+#: (separate networks -2.0 to +0.33 dB, λ_t 100 -4.3 to -14.7, λ_t 1 or 20 no gain); then
 #: checked on the Sentinel-2 scene (README "Cloud removal").
 FAST_DECLOUD_ITERATIONS = 3000
 

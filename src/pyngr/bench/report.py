@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import textwrap
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -273,6 +274,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
     """Markdown report of ``records`` (from :meth:`Store.records`); figures into
     ``figures`` when given, linked relative to ``relative_to`` (the report's folder)."""
     from ..presets import (
+        FAST_DECLOUD_ITERATIONS,
         FAST_LAMBDA_T_MAX_ITERATIONS,
         FAST_LAMBDA_T_MAX_OBSERVED,
         FAST_MULTICHANNEL_LAMBDA_T,
@@ -309,7 +311,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              f"{FAST_SEPARATE_HEADS_MIN_CHANNELS} channels on three separate networks "
              "instead of the shared trunk, which keeps λ_t = "
              f"{FAST_MULTICHANNEL_LAMBDA_T:g} only in runs of fewer than "
-             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations).", ""]
+             f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations; for cloud removal "
+             f"{FAST_DECLOUD_ITERATIONS} iterations instead of the bench's 1500).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:
@@ -621,8 +624,8 @@ def _crops(by_method: dict[str, list[dict[str, Any]]], previews: Path, path: Pat
         rec = next((r for r in recs if r.get("case_key") == case), None)
         if rec is not None and (previews / f"{rec['key']}.png").exists():
             psnr = rec["result"]["whole_image"]["psnr"]
-            panels.append((f"{method} {psnr:.2f} dB", read_image(previews / f"{rec['key']}.png")
-                           .data))
+            label = textwrap.fill(f"{method} {psnr:.2f} dB", 30)  # long rows: no overlap
+            panels.append((label, read_image(previews / f"{rec['key']}.png").data))
     truth = previews / f"case-{case}-truth.png"
     if truth.exists():
         panels.append(("ground truth", read_image(truth).data))
