@@ -70,7 +70,8 @@ def run(
     datasets: Annotated[str | None, typer.Option(help="Comma-separated subset.")] = None,
     methods: Annotated[str | None, typer.Option(help="Comma-separated subset.")] = None,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds.")] = "2333",
-    limit: Annotated[int | None, typer.Option(help="Images per dataset.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Images per dataset, among the cases --cases keeps.")] = None,
     cases: Annotated[str | None, typer.Option(
         help="Comma-separated substrings of case labels to keep, e.g. 'random 0.1'.")] = None,
     variants: Annotated[str | None, typer.Option(
