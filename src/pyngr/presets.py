@@ -346,8 +346,10 @@ FAST_LAMBDA_T_MAX_ITERATIONS = 2000
 #: Pines (224 bands) 36.86 against 30.66, at 1.6-2.7× the time per iteration
 #: (``benchmarks/speed.py --variants fast,fast-trunk``), and level with or above the trunk
 #: given the same time; then on the test cases claire +0.90 dB and Pavia +3.68.
-#: 10 is the smallest channel count measured: from 4 to 9 channels (multispectral images,
-#: short clips) nothing was, and the trunk stays; RGB and grey keep it too.
+#: 10 is the smallest channel count measured when it was chosen; from 4 to 9 channels the
+#: trunk stays (RGB and grey keep it too). Since then one probe below 10 favours separate
+#: networks (hall's first 6 frames, 31.51 against 27.33 dB; ``benchmarks/few_channels.py``)
+#: and cloud removal of a 9-channel series does not: not yet enough to move the threshold.
 FAST_SEPARATE_HEADS_MIN_CHANNELS = 10
 #: The `fast` preset's cloud removal runs this many iterations instead of its 1500: at 1500
 #: every run measured was still climbing. Chosen on validation scenes the report's Sentinel-2
