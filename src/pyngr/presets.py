@@ -454,13 +454,13 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
         else:
             admm = DenoisingADMM(noise="gaussian", sparse_weight=4.0, alpha=1.0, rho=1.05,
                                  beta=150.0, gamma=150.0, mu_hv_max=0.16, mu_t_max=0.4)
-    n = (iterations if iterations is not None
-         else _FAST_ITERATIONS[task] if preset == "fast" else default_iterations)
+    if preset == "fast":
+        default_iterations = (FAST_DECLOUD_ITERATIONS if task == "decloud" and additions
+                              else _FAST_ITERATIONS[task])
+    n = iterations if iterations is not None else default_iterations
     init_weights = None
     if preset == "fast":
         net = dataclasses.replace(net, **_FAST_NET)
-        if task == "decloud" and additions and iterations is None:
-            n = FAST_DECLOUD_ITERATIONS
         if task == "inpaint" and additions:  # each measured on inpainting (README "Speed")
             net = dataclasses.replace(net, input_noise_schedule="auto")
             if channels >= FAST_SEPARATE_HEADS_MIN_CHANNELS:

@@ -39,7 +39,7 @@ from ..degradations import (
 )
 from ..errors import InputError
 from ..io import read_image
-from .specs import Case
+from .specs import SCENES, Case
 
 __all__ = ["Loaded", "list_items", "load_case", "load_clean"]
 
@@ -83,7 +83,7 @@ def list_items(data: Path, dataset: str) -> list[str]:
     folder = {"set5": "set5", "bsd100": "bsd100/crop_480x320_100",
               "usc_sipi": "usc_sipi"}.get(dataset)
     if folder is None:
-        names = {"video": _VIDEOS, "hsi": _HSI, "decloud": ["s2", *_SCENES]}.get(dataset)
+        names = {"video": _VIDEOS, "hsi": _HSI, "decloud": SCENES}.get(dataset)
         if names is None:
             raise InputError(f"unknown dataset {dataset!r}")
         return list(names)
@@ -142,7 +142,7 @@ def _series(data: Path, item: str) -> tuple[np.ndarray, str]:
         return scenes[[2, 3, 4]].astype(np.float32), "Sentinel-2"
     if item not in _SCENES:
         raise InputError(f"unknown cloud-removal scene {item!r}; expected one of "
-                         f"s2, {', '.join(_SCENES)}")
+                         f"{', '.join(SCENES)}")
     import tifffile
 
     sensor, name, dates, bands, pattern = _SCENES[item]

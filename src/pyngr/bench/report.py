@@ -279,6 +279,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
         FAST_LAMBDA_T_MAX_OBSERVED,
         FAST_MULTICHANNEL_LAMBDA_T,
         FAST_SEPARATE_HEADS_MIN_CHANNELS,
+        get_settings,
     )
 
     def link(path: Path) -> str:
@@ -312,7 +313,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "instead of the shared trunk, which keeps λ_t = "
              f"{FAST_MULTICHANNEL_LAMBDA_T:g} only in runs of fewer than "
              f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations; for cloud removal "
-             f"{FAST_DECLOUD_ITERATIONS} iterations instead of the bench's 1500).", ""]
+             f"{FAST_DECLOUD_ITERATIONS} iterations instead of the bench's "
+             f"{get_settings('decloud', 'fast', additions=False).iterations}).", ""]
     # experiments with variants (fig12-fig14): one section per case, a row per variant
     swept: dict[tuple, dict[str, dict[str, list[dict[str, Any]]]]] = defaultdict(dict)
     for key in [k for k in groups if k[4]]:
