@@ -36,17 +36,7 @@ from pyngr.figures import psnr_curve, side_by_side
 from pyngr.io import read_image
 from pyngr.metrics import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-
-
-def shared_data() -> Path:
-    env = os.environ.get("PYNGR_SHARED_DATA")
-    path = Path(env) if env else ROOT.parent / "shared" / "data"
-    if not path.is_dir():
-        sys.exit(f"benchmark data not found at {path} (set PYNGR_SHARED_DATA)")
-    return path
-
+from _common import RESULTS, require_data
 
 # Each case returns (task, kwargs for the API call, ground truth, mask or None, note).
 Case = Callable[[Path], tuple[str, dict[str, Any], np.ndarray, np.ndarray | None, str]]
@@ -197,7 +187,7 @@ def main() -> None:
     if args.list or not args.cases:
         print("\n".join(CASES))
         return
-    data = shared_data()
+    data = require_data()
     for name in args.cases:
         if name not in CASES:
             sys.exit(f"unknown case {name!r}; --list shows them")

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,17 +30,16 @@ import torch
 
 import pyngr
 from pyngr.degradations import random_mask
-from pyngr.io import read_image
 from pyngr.presets import parse_override
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-STORE = ROOT / "benchmarks" / "results" / "capacity.jsonl"
+from _common import RESULTS, require_data, set5
+
+STORE = RESULTS / "capacity.jsonl"
 EVERY = 250
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    gt = read_image(DATA / "set5" / f"{args.image}.png").data
+    gt = set5(args.image)
     if args.crop:
         r, c, n = (int(v) for v in args.crop.split(","))
         gt = np.ascontiguousarray(gt[r:r + n, c:c + n])
@@ -99,8 +97,7 @@ def main() -> None:
     if args.summary:
         summary()
         return
-    if not DATA.is_dir():
-        raise SystemExit(f"{DATA} not present (benchmark data)")
+    require_data("set5")
     torch.set_num_threads(args.threads)
     record = run(args)
     print(json.dumps(record), flush=True)

@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,11 +29,10 @@ import torch
 import pyngr
 from pyngr.data import demo_image
 from pyngr.degradations import random_mask
-from pyngr.io import read_image
 from pyngr.presets import get_settings
 from pyngr.solvers import IterationInfo
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import DATA, set5
 
 
 def emit(**kw: object) -> None:
@@ -43,9 +40,7 @@ def emit(**kw: object) -> None:
 
 
 def butterfly() -> np.ndarray:
-    data = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    path = data / "set5" / "butterfly.png"
-    return read_image(path).data if path.exists() else demo_image()
+    return set5("butterfly") if (DATA / "set5" / "butterfly.png").exists() else demo_image()
 
 
 def agreement(device: str) -> None:

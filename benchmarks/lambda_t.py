@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,9 @@ from pyngr.bench.specs import Case
 from pyngr.metrics import evaluate
 from pyngr.presets import get_settings, override, parse_override
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-STORE = ROOT / "benchmarks" / "results" / "lambda_t_multichannel.jsonl"
+from _common import DATA, RESULTS
+
+STORE = RESULTS / "lambda_t_multichannel.jsonl"
 
 #: name -> (split, dataset, item, degradation, level)
 CASES: dict[str, tuple[str, str, str, str, float]] = {

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -38,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-STORE = ROOT / "benchmarks" / "results" / "large.jsonl"
+from _common import DATA, RESULTS
+
+STORE = RESULTS / "large.jsonl"
 
 
 def emit(record: dict[str, Any], save: bool) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,9 +24,8 @@ import torch
 import pyngr
 from pyngr.data import demo_image
 from pyngr.degradations import random_mask
-from pyngr.io import read_image
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import RESULTS, set5
 
 
 def main() -> None:
@@ -42,8 +40,7 @@ def main() -> None:
     if args.image == "demo":
         gt = demo_image()
     else:
-        data = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-        gt = read_image(data / "set5" / f"{args.image}.png").data
+        gt = set5(args.image)
     mask = random_mask(gt.shape, args.rate, seed=0)
     obs = np.where(mask, gt, 0).astype(gt.dtype)
     out = {}
@@ -77,8 +74,8 @@ def main() -> None:
         "runs": out,
     }
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=1))
-    (ROOT / "benchmarks" / "results").mkdir(parents=True, exist_ok=True)
-    with open(ROOT / "benchmarks" / "results" / "presets.jsonl", "a") as fh:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "presets.jsonl", "a") as fh:
         fh.write(json.dumps(summary) + "\n")
 
 

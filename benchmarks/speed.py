@@ -101,7 +101,8 @@ import pyngr
 from pyngr.networks import SkipNet
 from pyngr.presets import NetworkSettings, Settings, get_settings
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import DATA, RESULTS
+
 #: Engine variants of the ``paper`` preset: network options on top of the same model.
 PAPER_OPTIONS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -141,8 +142,6 @@ def emit(**kw: object) -> None:
     print(json.dumps(kw, default=str), flush=True)
 
 
-def shared_data() -> Path:
-    return Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -542,7 +541,7 @@ def time_to_quality(args: argparse.Namespace, device: torch.device) -> None:
     from pyngr.degradations import random_mask
     from pyngr.io import read_image
 
-    data = shared_data()
+    data = DATA
     quick = args.quick
     crop = 64 if quick else None
     every = args.monitor_every or (5 if quick else 100)
@@ -765,7 +764,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if cuda and not args.no_sync_check:
             sync_check(device, sizes[0], args.every)
     if args.save:
-        out = ROOT / "benchmarks" / "results" / "speed.jsonl"
+        out = RESULTS / "speed.jsonl"
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "a") as fh:
             for rec in _RECORDS:

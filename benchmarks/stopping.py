@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,12 @@ import torch
 import pyngr
 from pyngr.data import demo_image
 from pyngr.degradations import random_mask
-from pyngr.io import read_image
 from pyngr.metrics import psnr
 from pyngr.presets import get_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("PYNGR_SHARED_DATA", ROOT.parent / "shared" / "data"))
-STORE = ROOT / "benchmarks" / "results" / "stopping.jsonl"
+from _common import DATA, RESULTS, set5
+
+STORE = RESULTS / "stopping.jsonl"
 TOLERANCES = (1e-2, 5e-3, 3e-3, 2e-3, 1e-3, 5e-4)
 
 
@@ -54,7 +52,7 @@ def load(name: str) -> np.ndarray:
 
         dataset, item = name.split("/", 1)
         return load_clean(DATA, dataset, item)
-    return read_image(DATA / "set5" / f"{name}.png").data
+    return set5(name)
 
 
 def trace(image: np.ndarray, rate: float, preset: str, device: str,
