@@ -69,8 +69,9 @@ def _limits(arr: np.ndarray, x: np.ndarray, frames: bool = False) -> tuple[float
     if arr.dtype == np.uint8:
         return 0.0, 255.0
     finite = x[np.isfinite(x)]
-    grey_or_rgb = frames or arr.ndim == 2 or arr.shape[-1] in (1, 3)
-    if not finite.size or (grey_or_rgb and finite.min() >= 0 and finite.max() <= 1):
+    # grey, RGB and video frames in [0, 1] are shown on that scale; bands are stretched
+    photographic = frames or arr.ndim == 2 or arr.shape[-1] in (1, 3)
+    if not finite.size or (photographic and finite.min() >= 0 and finite.max() <= 1):
         return 0.0, 1.0
     lo, hi = np.percentile(finite, (1, 99))
     return float(lo), float(hi if hi > lo else lo + 1.0)
