@@ -134,8 +134,9 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
-def _series(data: Path, item: str) -> tuple[np.ndarray, str]:
-    """(T, H, W, B) float32 clear series of a cloud-removal scene, and its name."""
+def clear_series(data: Path, item: str) -> tuple[np.ndarray, str]:
+    """(T, H, W, B) float32 clear series (reflectance) of a cloud-removal scene, and its
+    sensor's name."""
     if item == "s2":
         folder = Path(data) / "decloud" / "eolearn_s2_101x100"
         scenes = np.load(folder / "REFERENCE_SCENES.npy")  # (5, 101, 100, 13); dates 3-5 clear
@@ -153,7 +154,7 @@ def _series(data: Path, item: str) -> tuple[np.ndarray, str]:
 
 
 def _decloud(data: Path, case: Case) -> Loaded:
-    series, sensor = _series(data, case.item)
+    series, sensor = clear_series(data, case.item)
     level = str(case.level)
     if level not in _CLOUD_FILES:
         raise InputError(f"cloud size must be small, medium or large, got {case.level!r}")
