@@ -22,6 +22,19 @@ from pyngr.solvers import IterationInfo
 
 H = W = 16
 CUDA = torch.cuda.is_available()
+
+
+def _frames(rng, shape):
+    """Random pixels that change little from one channel to the next (a video's frames): the
+    `fast` preset's smooth-channel rules apply (channel_roughness well below 1)."""
+    base = rng.random(shape[:2]).astype(np.float32)
+    return base[..., None] * 0.9 + 0.01 * np.arange(shape[2], dtype=np.float32)
+
+
+def _bands(rng, shape):
+    """Random pixels whose channels differ by more than their pixels (multispectral bands)."""
+    base = rng.random(shape[:2]).astype(np.float32)[..., None] * 0.2
+    return base + np.resize(np.array([0.1, 0.7], np.float32), shape[2])
 no_cuda = pytest.mark.skipif(CUDA, reason="needs a machine without CUDA")
 
 
@@ -737,13 +750,13 @@ def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_imag
             == get_settings(task, "paper", channels=channels).admm
 
 
-def test_fast_inpainting_of_ten_channels_or_more_uses_separate_networks():
+def test_fast_inpainting_of_six_channels_or_more_uses_separate_networks():
     from pyngr.presets import FAST_SEPARATE_HEADS_MIN_CHANNELS as limit
 
     def heads(channels, task="inpaint", **kw):
         return get_settings(task, "fast", channels=channels, **kw).network.heads
 
-    assert 3 < limit <= 10  # separate from the 10-frame videos on, not for RGB
+    assert 3 < limit <= 6  # separate from 6 frames or bands on, not for RGB
     assert [heads(c) for c in (1, 3, limit - 1, limit, 30, 224)] == [
         "shared", "shared", "shared", "separate", "separate", "separate"]
     # an addition of the preset's inpainting only (the bench keeps the trunk)
@@ -759,6 +772,35 @@ def test_fast_inpainting_of_ten_channels_or_more_uses_separate_networks():
         {k.split(".")[1] for k in res.network_state}) == 3  # three networks' weights
 
 
+def test_fast_weighs_rough_channels_as_the_paper_weighs_rgb():
+    """Multispectral bands (channel_roughness >= FAST_ROUGH_CHANNELS_MIN) get λ_t = 0.5 where
+    sparsely observed, at any iteration count or network; dense observations keep the
+    paper's 5; smooth channels and an unknown roughness the smooth rule (100)."""
+    from pyngr.presets import FAST_ROUGH_CHANNELS_MIN as rough
+    from pyngr.presets import FAST_ROUGH_LAMBDA_T, channel_roughness
+
+    def lam(roughness, channels=8, observed=0.1, **kw):
+        return get_settings("inpaint", "fast", channels=channels, observed=observed,
+                            roughness=roughness, **kw).admm.lambda_t
+
+    assert FAST_ROUGH_LAMBDA_T == 0.5 and rough == 1.0
+    assert [lam(r) for r in (None, 0.3, 0.99, 1.0, 30.0)] == [100.0, 100.0, 100.0, 0.5, 0.5]
+    assert lam(5.0, channels=4) == lam(5.0, iterations=9000) == lam(5.0, channels=224) == 0.5
+    assert lam(5.0, observed=0.9) == 5.0
+    assert lam(5.0, additions=False) == 5.0  # the bench's `fast` keeps the paper's
+    assert get_settings("inpaint", "fast", channels=3, observed=0.1, roughness=5.0) \
+        .admm.lambda_t == 0.5  # RGB: the paper's own
+    # inpaint reads the roughness from the observation only
+    rng = np.random.default_rng(3)
+    bands, frames = _bands(rng, (12, 12, 5)), _frames(rng, (12, 12, 5))
+    mask = rng.random((12, 12, 5)) < 0.2
+    assert channel_roughness(np.where(mask, bands, np.nan), mask) > 5
+    assert channel_roughness(np.where(mask, frames, np.nan), mask) < 0.2
+    got = [inpaint(np.where(mask, x, np.nan), mask, iterations=1, device="cpu",
+                   full_output=True).settings.admm.lambda_t for x in (bands, frames)]
+    assert got == [0.5, 100.0]
+
+
 def test_get_settings_rejects_an_observed_fraction_outside_0_1():
     with pytest.raises(InputError, match="observed must be a fraction"):
         get_settings("inpaint", "fast", channels=10, observed=30)
@@ -767,7 +809,7 @@ def test_get_settings_rejects_an_observed_fraction_outside_0_1():
 @pytest.mark.parametrize("kept,lambda_t", [(0.1, 100.0), (0.9, 5.0)])
 def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
     rng = np.random.default_rng(0)
-    img = rng.random((12, 12, 4)).astype(np.float32)
+    img = _frames(rng, (12, 12, 4))
     mask = rng.random((12, 12)) < kept  # one mask for all channels: the same fraction
     res = inpaint(img, mask, iterations=2, device="cpu", full_output=True)
     assert res.settings.admm.lambda_t == lambda_t
@@ -776,8 +818,8 @@ def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
 def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
     """With the shared trunk λ_t = 100 converges sooner and settles lower: from
     FAST_LAMBDA_T_MAX_ITERATIONS on the paper's 5, whether the count comes from
-    get_settings, inpaint's argument or an override; the separate networks of 10 channels
-    or more keep 100."""
+    get_settings, inpaint's argument or an override; the separate networks (6 channels or
+    more) keep 100."""
     from pyngr.presets import FAST_LAMBDA_T_MAX_ITERATIONS as limit
 
     def lam(n, channels=4):
@@ -787,7 +829,7 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
 
     assert 1500 < limit  # the preset's own budget keeps the rule
     assert (lam(None), lam(limit - 1), lam(limit), lam(3 * limit)) == (100.0, 100.0, 5.0, 5.0)
-    # with the separate networks of 10 channels or more λ_t = 100 held on to 3000 iterations
+    # with the separate networks λ_t = 100 held on to 3000 iterations (measured from 10 on)
     assert (lam(None, 10), lam(limit, 10), lam(3 * limit, 224)) == (100.0, 100.0, 100.0)
     assert get_settings("inpaint", "paper", channels=10, iterations=7).iterations == 7
     with pytest.raises(InputError, match="iterations must be >= 1"):
@@ -796,7 +838,7 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
         inpaint(np.ones((8, 8, 4)), np.ones((8, 8), bool), device="cpu",
                 overrides={"iterations": "many"})
     rng = np.random.default_rng(0)
-    img = rng.random((12, 12, 4)).astype(np.float32)
+    img = _frames(rng, (12, 12, 4))
     mask = rng.random((12, 12)) < 0.1
     tiny = {"network.width": 4, "network.depth": 1}
     for kw in ({"iterations": limit, "overrides": tiny},
@@ -810,10 +852,10 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
 
 def test_inpaint_many_picks_the_fast_lambda_t_per_image():
     rng = np.random.default_rng(1)
-    imgs = [rng.random((12, 12, 4)).astype(np.float32) for _ in range(2)]
-    masks = [rng.random((12, 12, 4)) < kept for kept in (0.1, 0.9)]
+    imgs = [_frames(rng, (12, 12, 4)), _frames(rng, (12, 12, 4)), _bands(rng, (12, 12, 4))]
+    masks = [rng.random((12, 12, 4)) < kept for kept in (0.1, 0.9, 0.1)]
     res = pyngr.inpaint_many(imgs, masks, iterations=2, device="cpu", full_output=True)
-    assert [r.settings.admm.lambda_t for r in res] == [100.0, 5.0]
+    assert [r.settings.admm.lambda_t for r in res] == [100.0, 5.0, 0.5]
 
 
 def test_paper_cloud_removal_settings_match_spec():

@@ -27,7 +27,7 @@ from .checkpoint import Checkpointing, as_checkpointing
 from .errors import DeviceError, InputError
 from .metrics import channel_mean_psnr
 from .networks import GradientNetwork
-from .presets import Settings, get_settings, override
+from .presets import Settings, channel_roughness, get_settings, override
 from .solvers import (
     DenoisingScheme,
     History,
@@ -702,9 +702,13 @@ def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str |
     if not np.all(np.isfinite(observed)):
         raise InputError("image has NaN or Inf values at observed entries")
     chans = 1 if img.ndim == 2 else img.shape[2]
+    # the preset's multichannel rules read the observation: its observed fraction (an (H, W)
+    # mask: the same) and how much its channels change (fast's λ_t)
+    rough = (channel_roughness(img, m) if settings is None and chans > 3 and _is_ngr(method)
+             else None)
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
                         iterations, seed, tile=tile, overrides=overrides,
-                        observed=float(m.mean()))  # an (H, W) mask: same fraction
+                        observed=float(m.mean()), roughness=rough)
     scaling = Scaling.infer(observed, img.dtype, data_range)
     clean = np.where(m, img, 0).astype(img.dtype) if not m.all() else img
     y = _tensor(_to_chw(scaling.forward(clean)), dev)

@@ -16,12 +16,15 @@ Presets (:func:`get_settings`):
     heads, and fewer iterations. The default on CPU. For inpainting it also starts RGB
     images from bundled weights, lets the input perturbation fade out where at least a
     quarter of the entries are observed (``input_noise_schedule="auto"``), and weighs the
-    channel gradient of sparsely observed multichannel images (video, HSI) by λ_t = 100
-    instead of the paper's 5 (with the trunk in runs under 2000 iterations only; chosen on
-    held-out cases, ``benchmarks/lambda_t.py``); its inpainting of images of 10 channels or
-    more (videos, hyperspectral cubes) uses three separate networks of its width instead of
-    the shared trunk. Its cloud removal runs 3000 iterations (its other tasks 1500). The
-    quality it gives up against ``paper`` is measured in the README.
+    channel gradient of sparsely observed multichannel images by λ_t = 100 where their
+    channels change slowly (video, HSI; with the trunk in runs under 2000 iterations only)
+    and by 0.5 where they change fast (multispectral bands; :func:`channel_roughness` of the
+    observation tells which) instead of the paper's 5 (chosen on held-out cases,
+    ``benchmarks/lambda_t.py``, ``benchmarks/few_channels.py``); its inpainting of images of
+    6 channels or more (videos, multi- and hyperspectral images) uses three separate
+    networks of its width instead of the shared trunk. Its cloud removal runs 3000
+    iterations (its other tasks 1500). The quality it gives up against ``paper`` is
+    measured in the README.
 
 Examples
 --------
@@ -42,6 +45,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from .data import AUTO_WEIGHTS
 from .errors import InputError
 
@@ -54,6 +59,7 @@ __all__ = [
     "NetworkSettings",
     "OptimizerSettings",
     "Settings",
+    "channel_roughness",
     "get_settings",
     "override",
     "parse_override",
@@ -334,23 +340,40 @@ FAST_LAMBDA_T_MAX_OBSERVED = 0.5
 #: iterations on the random-sampling validation cases (hall, akiyo, Indian Pines at 10%),
 #: their mean PSNR under λ_t = 5 overtakes λ_t = 100's at 2000 (crossovers per case about
 #: 2050, 2550 and 1650; README "Channel-gradient weight"). With the trunk only: with the
-#: separate networks of 10 channels or more λ_t = 100 stayed ahead to 3000 iterations (hall,
+#: separate networks (measured from 10 channels on) λ_t = 100 stayed ahead to 3000 iterations (hall,
 #: validation: 35.26 against 34.42 dB; Pavia, test: 44.86 at 2200 against 43.27 at 3000).
 FAST_LAMBDA_T_MAX_ITERATIONS = 2000
 #: The `fast` preset's inpainting of images with at least this many channels (video clips,
-#: hyperspectral cubes) uses three separate networks of its width, as the paper does at width
-#: 128, instead of one trunk whose last layer emits all three gradient maps of every channel.
-#: Measured at 10% sampling, λ_t = 100, 1500 iterations, final iterate (README "Separate
-#: networks for multichannel inpainting"; ``benchmarks/lambda_t.py``): on the validation
-#: cases hall (10 frames) 34.85 against 29.66 dB, akiyo (30) 34.98 against 33.22, Indian
-#: Pines (224 bands) 36.86 against 30.66, at 1.6-2.7× the time per iteration
-#: (``benchmarks/speed.py --variants fast,fast-trunk``), and level with or above the trunk
-#: given the same time; then on the test cases claire +0.90 dB and Pavia +3.68.
-#: 10 is the smallest channel count measured when it was chosen; from 4 to 9 channels the
-#: trunk stays (RGB and grey keep it too). Since then one probe below 10 favours separate
-#: networks (hall's first 6 frames, 31.51 against 27.33 dB; ``benchmarks/few_channels.py``)
-#: and cloud removal of a 9-channel series does not: not yet enough to move the threshold.
-FAST_SEPARATE_HEADS_MIN_CHANNELS = 10
+#: multispectral and hyperspectral images) uses three separate networks of its width, as the
+#: paper does at width 128, instead of one trunk whose last layer emits all three gradient
+#: maps of every channel. Measured at 10% sampling, 1500 iterations, final iterate (README
+#: "Separate networks for multichannel inpainting"): from 10 channels on with λ_t = 100 on
+#: the validation cases hall (10 frames) 34.85 against 29.66 dB, akiyo (30) 34.98 against
+#: 33.22, Indian Pines (224 bands) 36.86 against 30.66 (``benchmarks/lambda_t.py``), at
+#: 1.6-2.7× the time per iteration (``benchmarks/speed.py --variants fast,fast-trunk``), and
+#: level with or above the trunk given the same time; then on the test cases claire +0.90 dB
+#: and Pavia +3.68. Below 10 (``benchmarks/few_channels.py``, each image's own λ_t rule):
+#: the first 6 frames of hall +4.18 dB and of akiyo +3.76, 8 Sentinel-2 bands +1.07,
+#: validation; the 4 bands of CBERS-4 only +0.24 for 2.1× the time, so 4 and 5 channels
+#: keep the trunk (RGB and grey too); then on the test cases claire's first 6 frames
+#: (+2.55 dB) and 8 bands of the Pavia crop (+0.41 at λ_t 0.5).
+FAST_SEPARATE_HEADS_MIN_CHANNELS = 6
+#: Multichannel images whose :func:`channel_roughness` is at least this (their channels
+#: change more from one to the next than their pixels do: multispectral bands, band subsets
+#: of a cube; RGB is 3.5-8 on Set5) are not weighed by :data:`FAST_MULTICHANNEL_LAMBDA_T`,
+#: chosen on video frames and dense spectra (0.15-0.63), but by
+#: :data:`FAST_ROUGH_LAMBDA_T` (where sparsely observed, as that rule). 1 is where the two
+#: kinds meet: independent noise reads 1; the smoothest rough case measured read 1.30 (8
+#: bands of the Pavia crop), the roughest smooth one 0.63 (Indian Pines, 224 bands).
+FAST_ROUGH_CHANNELS_MIN = 1.0
+#: λ_t of the `fast` preset's inpainting of sparsely observed images with rough channels:
+#: the paper's RGB weight. Chosen on validation cases at 10% sampling with the trunk
+#: (``benchmarks/few_channels.py --set admm.lambda_t=...``; λ_t 100 / 5 / 0.5, dB): CBERS-4's
+#: 4 bands 38.91 / 41.65 / 43.35, 8 Sentinel-2 bands 35.17 / 39.66 / 41.56, all 13
+#: 35.51 / 39.36 / 40.52, 8 Indian Pines bands 23.55 / 26.92 / 26.72, 4 of them
+#: 20.04 / 24.29 / 25.06; then checked on 8 bands of the Pavia crop (test, roughness
+#: 1.30): 33.87 against 33.55 dB with the trunk (README "Multispectral images").
+FAST_ROUGH_LAMBDA_T = 0.5
 #: The `fast` preset's cloud removal runs this many iterations instead of its 1500: at 1500
 #: every run measured was still climbing. Chosen on validation scenes the report's Sentinel-2
 #: case does not use (Landsat-5, 9 channels, and CBERS-4, 12, each under the PLRR medium and
@@ -361,10 +384,60 @@ FAST_SEPARATE_HEADS_MIN_CHANNELS = 10
 FAST_DECLOUD_ITERATIONS = 3000
 
 
+def channel_roughness(image: Any, mask: Any) -> float | None:
+    """How much an image changes from one channel to the next, relative to from one pixel to
+    the next, read from its observed entries only.
+
+    The mean absolute difference between neighbouring channels over that between
+    neighbouring pixels (rows and columns), each over pairs of entries that are both
+    observed. Video frames and densely sampled spectra change little along the channels
+    (0.15-0.63 on the benchmark videos and hyperspectral cubes at 10% sampling); RGB and
+    multispectral bands change more along them than across pixels (3.5-8 on Set5, 9-35 on
+    band subsets of the benchmark scenes). None with fewer than two channels or no
+    observed pair along one of the directions. Scale-free: the image's units cancel.
+
+    Parameters
+    ----------
+    image : (H, W, C) array, any real dtype; values at missing entries are ignored.
+    mask : True where observed, (H, W) or (H, W, C).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ramp = np.linspace(0, 1, 8, dtype=np.float32)
+    >>> frames = np.stack([np.add.outer(ramp, ramp) + 0.01 * t for t in range(4)], -1)
+    >>> round(channel_roughness(frames, np.ones(frames.shape[:2], bool)), 3)
+    0.07
+    """
+    a = np.asarray(image)
+    if a.ndim != 3 or a.shape[2] < 2:
+        return None
+    m = np.broadcast_to(np.asarray(mask, dtype=bool).reshape(
+        a.shape[:2] + ((a.shape[2],) if np.ndim(mask) == 3 else (1,))), a.shape)
+    sums = np.zeros(2)  # (along channels, across pixels)
+    counts = np.zeros(2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        prev = None
+        for c in range(a.shape[2]):  # one channel at a time: no float copy of a large cube
+            x, mc = a[..., c].astype(np.float64), m[..., c]
+            for d, both in ((np.abs(x[1:] - x[:-1]), mc[1:] & mc[:-1]),
+                            (np.abs(x[:, 1:] - x[:, :-1]), mc[:, 1:] & mc[:, :-1])):
+                sums[1] += d[both].sum()
+                counts[1] += both.sum()
+            if prev is not None:
+                both = mc & prev[1]
+                sums[0] += np.abs(x - prev[0])[both].sum()
+                counts[0] += both.sum()
+            prev = (x, mc)
+    if not counts.all() or sums[1] == 0:
+        return None
+    return float((sums[0] / counts[0]) / (sums[1] / counts[1]))
+
+
 def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
                  noise: str = "mixed", video: bool = False,
                  observed: float | None = None, iterations: int | None = None,
-                 additions: bool = True) -> Settings:
+                 roughness: float | None = None, additions: bool = True) -> Settings:
     """Settings of a named preset for a task.
 
     Parameters
@@ -373,7 +446,8 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
     preset : ``"paper"`` or ``"fast"``.
     channels : channels of the image (RGB inpainting uses λ_t = 0.5, more channels λ_t = 5;
         the ``fast`` preset's multichannel inpainting λ_t = 100,
-        :data:`FAST_MULTICHANNEL_LAMBDA_T`, where little is observed; from
+        :data:`FAST_MULTICHANNEL_LAMBDA_T`, or 0.5 for rough channels (``roughness``), where
+        little is observed; from
         :data:`FAST_SEPARATE_HEADS_MIN_CHANNELS` channels on its inpainting network is three
         separate networks instead of one trunk).
     observed : for inpainting, the fraction of observed entries (:func:`pyngr.inpaint`
@@ -386,6 +460,11 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
         than :data:`FAST_SEPARATE_HEADS_MIN_CHANNELS` channels):
         :data:`FAST_MULTICHANNEL_LAMBDA_T` converges sooner but settles lower there, so from
         :data:`FAST_LAMBDA_T_MAX_ITERATIONS` iterations on the paper's λ_t is used.
+    roughness : for inpainting, the observation's :func:`channel_roughness`
+        (:func:`pyngr.inpaint` passes it). The ``fast`` preset's sparsely observed
+        multichannel inpainting uses :data:`FAST_ROUGH_LAMBDA_T` where it is at least
+        :data:`FAST_ROUGH_CHANNELS_MIN` (multispectral bands), the rules above otherwise;
+        None counts as smooth (the paper's videos and cubes are).
     noise : for denoising, ``"mixed"`` or ``"gaussian"``.
     video : for Gaussian denoising, the reference's video settings instead of the HSI ones.
     additions : False: the preset's network, iteration count and result rule with the
@@ -406,13 +485,15 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
     5.0
     >>> get_settings("inpaint", "fast", channels=4, observed=0.1, iterations=5000).admm.lambda_t
     5.0
+    >>> get_settings("inpaint", "fast", channels=13, observed=0.1, roughness=10.1).admm.lambda_t
+    0.5
     >>> get_settings("inpaint", "fast", channels=31, additions=False).admm.lambda_t
     5.0
     >>> get_settings("decloud", "fast").iterations, get_settings("decloud", "fast",
     ...                                                          additions=False).iterations
     (3000, 1500)
-    >>> [get_settings("inpaint", "fast", channels=c).network.heads for c in (3, 10)]
-    ['shared', 'separate']
+    >>> [get_settings("inpaint", "fast", channels=c).network.heads for c in (3, 5, 6)]
+    ['shared', 'shared', 'separate']
     """
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
@@ -465,10 +546,12 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
             net = dataclasses.replace(net, input_noise_schedule="auto")
             if channels >= FAST_SEPARATE_HEADS_MIN_CHANNELS:
                 net = dataclasses.replace(net, heads="separate")
+            sparse = observed is None or observed < FAST_LAMBDA_T_MAX_OBSERVED
             if channels == 3:
                 init_weights = AUTO_WEIGHTS
-            elif ((observed is None or observed < FAST_LAMBDA_T_MAX_OBSERVED)
-                  and (n < FAST_LAMBDA_T_MAX_ITERATIONS or net.heads == "separate")):
+            elif sparse and roughness is not None and roughness >= FAST_ROUGH_CHANNELS_MIN:
+                admm = dataclasses.replace(admm, lambda_t=FAST_ROUGH_LAMBDA_T)
+            elif sparse and (n < FAST_LAMBDA_T_MAX_ITERATIONS or net.heads == "separate"):
                 admm = dataclasses.replace(admm, lambda_t=FAST_MULTICHANNEL_LAMBDA_T)
     return Settings(task=task, preset=preset, iterations=n, admm=admm,  # type: ignore[arg-type]
                     network=net, optimizer=opt, init_weights=init_weights,

@@ -133,9 +133,11 @@ def as_shipped(record: dict[str, Any]) -> bool:
     choices by overrides are these. A pinned schedule is checked against the rule only for
     random sampling, whose level is the observed fraction; so is a multichannel run's λ_t
     (another degradation's multichannel runs are not gathered: their observed fraction is not
-    recorded); records of versions with other settings fields never match (but those from before
-    the schedule existed had a constant one). A run that named the preset's own iteration count
-    is one of these; another count is not."""
+    recorded), with the channels taken as smooth (the bench's videos and cubes are; their
+    roughness is not recorded either, see :func:`pyngr.presets.channel_roughness`); records
+    of versions with other settings fields never match (but those from before the schedule
+    existed had a constant one). A run that named the preset's own iteration count is one of
+    these; another count is not."""
     from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
     from ..solvers import schedule_for_fraction
@@ -278,6 +280,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
         FAST_LAMBDA_T_MAX_ITERATIONS,
         FAST_LAMBDA_T_MAX_OBSERVED,
         FAST_MULTICHANNEL_LAMBDA_T,
+        FAST_ROUGH_LAMBDA_T,
         FAST_SEPARATE_HEADS_MIN_CHANNELS,
         get_settings,
     )
@@ -308,7 +311,9 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "perturbation schedule its `auto` rule picks: linear where at least a quarter "
              "of the entries are observed; for multichannel inpainting "
              f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
-             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed, and from "
+             f"{FAST_LAMBDA_T_MAX_OBSERVED:.0%} is observed ({FAST_ROUGH_LAMBDA_T:g} where "
+             "the channels change more than the pixels, as multispectral bands do; the "
+             "bench's videos and cubes do not), and from "
              f"{FAST_SEPARATE_HEADS_MIN_CHANNELS} channels on three separate networks "
              "instead of the shared trunk, which keeps λ_t = "
              f"{FAST_MULTICHANNEL_LAMBDA_T:g} only in runs of fewer than "
