@@ -353,8 +353,9 @@ FAST_LAMBDA_T_MAX_ITERATIONS = 2000
 #: 1.6-2.7× the time per iteration (``benchmarks/speed.py --variants fast,fast-trunk``), and
 #: level with or above the trunk given the same time; then on the test cases claire +0.90 dB
 #: and Pavia +3.68. Below 10 (``benchmarks/few_channels.py``, each image's own λ_t rule):
-#: the first 6 frames of hall +4.18 dB and of akiyo +3.76, 8 Sentinel-2 bands +1.07,
-#: validation; the 4 bands of CBERS-4 only +0.24 for 2.1× the time, so 4 and 5 channels
+#: the first 6 frames of hall +4.18 dB and of akiyo +3.76, 8 Sentinel-2 bands +1.07 and 13
+#: +0.52, 8 Indian Pines bands -0.48, validation; the 4 bands of CBERS-4 only +0.24 for 2.1×
+#: the time, so 4 and 5 channels
 #: keep the trunk (RGB and grey too); then on the test cases claire's first 6 frames
 #: (+2.55 dB) and 8 bands of the Pavia crop (+0.41 at λ_t 0.5).
 FAST_SEPARATE_HEADS_MIN_CHANNELS = 6
@@ -392,8 +393,8 @@ def channel_roughness(image: Any, mask: Any) -> float | None:
     neighbouring pixels (rows and columns), each over pairs of entries that are both
     observed. Video frames and densely sampled spectra change little along the channels
     (0.15-0.63 on the benchmark videos and hyperspectral cubes at 10% sampling); RGB and
-    multispectral bands change more along them than across pixels (3.5-8 on Set5, 9-35 on
-    band subsets of the benchmark scenes). None with fewer than two channels or no
+    multispectral bands change more along them than across pixels (3.5-8 on Set5, 1.3-35 on
+    band subsets of the benchmark cubes and scenes). None with fewer than two channels or no
     observed pair along one of the directions. Scale-free: the image's units cancel.
 
     Parameters
