@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import pyngr
-from pyngr.bench.datasets import clear_series, load_clean
+from pyngr.bench.datasets import clear_series, load_clean, unit_float
 from pyngr.bench.specs import HSI, SCENES, VIDEOS
 from pyngr.degradations import random_mask
 from pyngr.metrics import evaluate
@@ -37,7 +37,8 @@ from _common import DATA, require_data
 
 
 def cut(item: str, n: int) -> tuple[np.ndarray, str]:
-    """The first ``n`` frames of a video or ``n`` evenly spaced bands of a cube, in [0, 1]."""
+    """The first ``n`` frames of a video, or ``n`` evenly spaced bands of a cube or of a
+    cloud-removal scene's first clear date, as float32 in [0, 1]."""
     if item in VIDEOS:
         a = load_clean(DATA, "video", item)[..., :n]
         what = f"{item} frames 1-{n}"
@@ -48,8 +49,7 @@ def cut(item: str, n: int) -> tuple[np.ndarray, str]:
         what = f"{item} bands {','.join(str(b + 1) for b in bands)}"
     else:
         raise SystemExit(f"unknown item {item!r}; expected one of {VIDEOS + HSI + SCENES}")
-    a = a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
-    return np.ascontiguousarray(a), what
+    return np.ascontiguousarray(unit_float(a)), what
 
 
 def main() -> None:
@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--store", type=Path, default=None, help="append each record here")
     a = ap.parse_args()
     require_data()
+    overrides = dict(parse_override(s) for s in a.set)
     for spec in a.cases.split(","):
         item, _, n = spec.partition(":")
         clean, what = cut(item.strip(), int(n))
@@ -70,8 +71,7 @@ def main() -> None:
             t = time.time()
             res = pyngr.inpaint(observed, mask, preset="fast", device="cpu", seed=2333,
                                 iterations=a.iterations, full_output=True,
-                                overrides={**dict(parse_override(s) for s in a.set),
-                                           "network.heads": heads})
+                                overrides={**overrides, "network.heads": heads})
             wall = time.time() - t
             m = evaluate(res.image, clean)
             rec = {"case": f"{what} {clean.shape}, SR 10%", "heads": heads, "set": a.set,

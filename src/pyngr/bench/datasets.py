@@ -41,7 +41,7 @@ from ..errors import InputError
 from ..io import read_image
 from .specs import SCENES, Case
 
-__all__ = ["Loaded", "list_items", "load_case", "load_clean"]
+__all__ = ["Loaded", "clear_series", "list_items", "load_case", "load_clean", "unit_float"]
 
 _IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
 _VIDEOS = {"claire": ("claire_qcif_gray_10f.mat", "I"), "hall": ("hall_qcif_gray_10f.mat", None),
@@ -130,7 +130,8 @@ def load_clean(data: Path, dataset: str, item: str) -> np.ndarray:
     raise InputError(f"unknown dataset {dataset!r}")
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
+def unit_float(a: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1] from the stored dtype (uint8 / 255; floats as they are)."""
     return a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
@@ -187,7 +188,7 @@ def load_case(case: Case, data: Path) -> Loaded:
             mask = text_mask(clean.shape, seed=case.seed)
         observed = np.where(mask, clean, 0).astype(clean.dtype)
         return Loaded("inpaint", {"image": observed, "mask": mask}, clean, ~mask, observed, note)
-    truth = _unit(clean)
+    truth = unit_float(clean)
     if deg == "gaussian":
         noisy = add_gaussian(truth, float(case.level if case.level is not None else 0.1),
                              seed=case.seed)
