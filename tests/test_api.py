@@ -750,13 +750,13 @@ def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_imag
             == get_settings(task, "paper", channels=channels).admm
 
 
-def test_fast_inpainting_of_six_channels_or_more_uses_separate_networks():
+def test_fast_inpainting_of_five_channels_or_more_uses_separate_networks():
     from pyngr.presets import FAST_SEPARATE_HEADS_MIN_CHANNELS as limit
 
     def heads(channels, task="inpaint", **kw):
         return get_settings(task, "fast", channels=channels, **kw).network.heads
 
-    assert 3 < limit <= 6  # separate from 6 frames or bands on, not for RGB
+    assert 3 < limit <= 5  # separate from 5 frames or bands on, not for RGB
     assert [heads(c) for c in (1, 3, limit - 1, limit, 30, 224)] == [
         "shared", "shared", "shared", "separate", "separate", "separate"]
     # an addition of the preset's inpainting only (the bench keeps the trunk)
@@ -818,7 +818,7 @@ def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
 def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
     """With the shared trunk λ_t = 100 converges sooner and settles lower: from
     FAST_LAMBDA_T_MAX_ITERATIONS on the paper's 5, whether the count comes from
-    get_settings, inpaint's argument or an override; the separate networks (6 channels or
+    get_settings, inpaint's argument or an override; the separate networks (5 channels or
     more) keep 100."""
     from pyngr.presets import FAST_LAMBDA_T_MAX_ITERATIONS as limit
 

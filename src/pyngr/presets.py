@@ -21,7 +21,7 @@ Presets (:func:`get_settings`):
     and by 0.5 where they change fast (multispectral bands; :func:`channel_roughness` of the
     observation tells which) instead of the paper's 5 (chosen on held-out cases,
     ``benchmarks/lambda_t.py``, ``benchmarks/few_channels.py``); its inpainting of images of
-    6 channels or more (videos, multi- and hyperspectral images) uses three separate
+    5 channels or more (videos, multi- and hyperspectral images) uses three separate
     networks of its width instead of the shared trunk. Its cloud removal runs 3000
     iterations (its other tasks 1500). The quality it gives up against ``paper`` is
     measured in the README.
@@ -354,11 +354,12 @@ FAST_LAMBDA_T_MAX_ITERATIONS = 2000
 #: level with or above the trunk given the same time; then on the test cases claire +0.90 dB
 #: and Pavia +3.68. Below 10 (``benchmarks/few_channels.py``, each image's own λ_t rule):
 #: the first 6 frames of hall +4.18 dB and of akiyo +3.76, 8 Sentinel-2 bands +1.07 and 13
-#: +0.52, 8 Indian Pines bands -0.48, validation; the 4 bands of CBERS-4 only +0.24 for 2.1×
-#: the time, so 4 and 5 channels
-#: keep the trunk (RGB and grey too); then on the test cases claire's first 6 frames
-#: (+2.55 dB) and 8 bands of the Pavia crop (+0.41 at λ_t 0.5).
-FAST_SEPARATE_HEADS_MIN_CHANNELS = 6
+#: +0.52, 8 Indian Pines bands -0.48, the first 5 frames of hall +3.80, of akiyo +3.27,
+#: 5 Sentinel-2 bands +1.08, validation; the 4 bands of CBERS-4 only +0.24 for 2.1× the
+#: time, so 4 channels keep the trunk (RGB and grey too); then on the test cases claire's
+#: first 6 frames (+2.55 dB) and first 5 (+2.85), and 8 bands of the Pavia crop (+0.41
+#: at λ_t 0.5).
+FAST_SEPARATE_HEADS_MIN_CHANNELS = 5
 #: Multichannel images whose :func:`channel_roughness` is at least this (their channels
 #: change more from one to the next than their pixels do: multispectral bands, band subsets
 #: of a cube; RGB is 3.5-8 on Set5) are not weighed by :data:`FAST_MULTICHANNEL_LAMBDA_T`,
@@ -493,7 +494,7 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
     >>> get_settings("decloud", "fast").iterations, get_settings("decloud", "fast",
     ...                                                          additions=False).iterations
     (3000, 1500)
-    >>> [get_settings("inpaint", "fast", channels=c).network.heads for c in (3, 5, 6)]
+    >>> [get_settings("inpaint", "fast", channels=c).network.heads for c in (3, 4, 5)]
     ['shared', 'shared', 'separate']
     """
     if task not in TASKS:
