@@ -703,9 +703,9 @@ def _inpaint_job(image: np.ndarray, mask: np.ndarray, method: str, preset: str |
         raise InputError("image has NaN or Inf values at observed entries")
     chans = 1 if img.ndim == 2 else img.shape[2]
     # the preset's multichannel rules read the observation: its observed fraction (an (H, W)
-    # mask: the same) and how much its channels change (fast's λ_t)
-    rough = (channel_roughness(img, m) if settings is None and chans > 3 and _is_ngr(method)
-             else None)
+    # mask: the same) and how much its channels change (fast's λ_t; `paper` ignores it)
+    fast = settings is None and _is_ngr(method) and (preset or default_preset(dev)) == "fast"
+    rough = channel_roughness(img, m) if fast and chans > 3 else None
     settings = _resolve(method, "inpaint", preset, settings, dev, (chans, *img.shape[:2]),
                         iterations, seed, tile=tile, overrides=overrides,
                         observed=float(m.mean()), roughness=rough)
