@@ -6,7 +6,8 @@ stacks were chosen (``pyngr.presets``: ``FAST_SEPARATE_HEADS_MIN_CHANNELS``,
 benchmark data: the first N frames of a video
 (``hall:6``), N evenly spaced bands of a hyperspectral cube (``indian:8``) or of the first
 clear date of a cloud-removal scene (``cbers4:4``, a real multispectral image), or an RGB
-photograph whole (``bsd100/86016``, ``set5/head``). It is restored at random sampling
+photograph whole (``bsd100/86016``, ``set5/head``; ``set5/head:1`` in grey). It is
+restored at random sampling
 (``--rate``, 10% by default; mask seed 0) with `fast` as a user gets it, once with each
 network, and the final iterate's whole-image PSNR is printed (ground truth only scores)
 with the observation's :func:`pyngr.presets.channel_roughness`. hall, akiyo, Indian Pines
@@ -47,12 +48,16 @@ TEST = ("claire", "pavia")  # and every photograph (dataset/item)
 
 def cut(item: str, n: int | None) -> tuple[np.ndarray, str]:
     """The first ``n`` frames of a video, ``n`` evenly spaced bands of a cube or of a
-    cloud-removal scene's first clear date, or a photograph (``dataset/item``, ``n`` None),
-    as float32 in [0, 1]."""
+    cloud-removal scene's first clear date, or a photograph (``dataset/item``; ``:1`` for
+    its grey version), as float32 in [0, 1]."""
     if "/" in item:
         dataset, _, name = item.partition("/")
         a = load_clean(DATA, dataset, name)
         what = f"{dataset} {name}"
+        if n == 1:  # the photograph in grey (luminance, ITU-R 601 weights as scikit-image)
+            from skimage.color import rgb2gray
+
+            a, what = rgb2gray(unit_float(a))[..., None], what + " grey"
     elif n is None:
         raise SystemExit(f"{item!r} needs a channel count (item:N)")
     elif item in VIDEOS:
