@@ -737,8 +737,9 @@ def test_paper_inpainting_settings_match_spec(channels, lambda_t):
 
 
 @pytest.mark.parametrize("channels,observed,lambda_t",
-                         [(1, None, 100.0), (3, 0.1, 0.5), (10, 0.1, 100.0), (102, 0.2, 100.0),
-                          (102, 0.5, 5.0), (10, 0.9, 5.0), (3, 0.9, 0.5)])
+                         [(1, None, 0.5), (3, 0.1, 0.5), (4, 0.1, 0.5), (10, 0.1, 100.0),
+                          (102, 0.2, 100.0), (102, 0.5, 5.0), (10, 0.9, 5.0), (4, 0.9, 5.0),
+                          (3, 0.9, 0.5)])
 def test_fast_inpainting_weighs_the_channel_gradient_of_sparse_multichannel_images_more(
         channels, observed, lambda_t):
     # the paper's ADMM otherwise; RGB keeps the paper's 0.5, other tasks the paper's 5
@@ -806,7 +807,7 @@ def test_get_settings_rejects_an_observed_fraction_outside_0_1():
         get_settings("inpaint", "fast", channels=10, observed=30)
 
 
-@pytest.mark.parametrize("kept,lambda_t", [(0.1, 100.0), (0.9, 5.0)])
+@pytest.mark.parametrize("kept,lambda_t", [(0.1, 0.5), (0.9, 5.0)])
 def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
     rng = np.random.default_rng(0)
     img = _frames(rng, (12, 12, 4))
@@ -815,11 +816,12 @@ def test_inpaint_picks_the_fast_lambda_t_from_its_mask(kept, lambda_t):
     assert res.settings.admm.lambda_t == lambda_t
 
 
-def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
-    """With the shared trunk λ_t = 100 converges sooner and settles lower: from
-    FAST_LAMBDA_T_MAX_ITERATIONS on the paper's 5, whether the count comes from
-    get_settings, inpaint's argument or an override; the separate networks (5 channels or
-    more) keep 100."""
+def test_fast_few_channels_lambda_t_is_for_short_runs_only():
+    """With the shared trunk (fewer than 5 smooth channels) λ_t = 0.5 was measured in short
+    runs only: from FAST_LAMBDA_T_MAX_ITERATIONS on the paper's 5, whether the count comes
+    from get_settings, inpaint's argument or an override; the separate networks (5 channels
+    or more) keep 100 at any count."""
+    from pyngr.presets import FAST_FEW_CHANNELS_LAMBDA_T, FAST_MULTICHANNEL_LAMBDA_T
     from pyngr.presets import FAST_LAMBDA_T_MAX_ITERATIONS as limit
 
     def lam(n, channels=4):
@@ -828,7 +830,9 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
         return s.admm.lambda_t
 
     assert 1500 < limit  # the preset's own budget keeps the rule
-    assert (lam(None), lam(limit - 1), lam(limit), lam(3 * limit)) == (100.0, 100.0, 5.0, 5.0)
+    assert (FAST_FEW_CHANNELS_LAMBDA_T, FAST_MULTICHANNEL_LAMBDA_T) == (0.5, 100.0)
+    assert (lam(None), lam(limit - 1), lam(limit), lam(3 * limit)) == (0.5, 0.5, 5.0, 5.0)
+    assert lam(None, 2) == 0.5 and lam(limit, 2) == 5.0
     # with the separate networks λ_t = 100 held on to 3000 iterations (measured from 10 on)
     assert (lam(None, 10), lam(limit, 10), lam(3 * limit, 224)) == (100.0, 100.0, 100.0)
     assert get_settings("inpaint", "paper", channels=10, iterations=7).iterations == 7
@@ -852,8 +856,9 @@ def test_fast_multichannel_lambda_t_is_for_short_runs_only_with_the_trunk():
 
 def test_inpaint_many_picks_the_fast_lambda_t_per_image():
     rng = np.random.default_rng(1)
-    imgs = [_frames(rng, (12, 12, 4)), _frames(rng, (12, 12, 4)), _bands(rng, (12, 12, 4))]
-    masks = [rng.random((12, 12, 4)) < kept for kept in (0.1, 0.9, 0.1)]
+    shape = (12, 12, 6)  # separate networks: smooth frames get 100 there
+    imgs = [_frames(rng, shape), _frames(rng, shape), _bands(rng, shape)]
+    masks = [rng.random(shape) < kept for kept in (0.1, 0.9, 0.1)]
     res = pyngr.inpaint_many(imgs, masks, iterations=2, device="cpu", full_output=True)
     assert [r.settings.admm.lambda_t for r in res] == [100.0, 5.0, 0.5]
 

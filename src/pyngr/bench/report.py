@@ -277,6 +277,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
     ``figures`` when given, linked relative to ``relative_to`` (the report's folder)."""
     from ..presets import (
         FAST_DECLOUD_ITERATIONS,
+        FAST_FEW_CHANNELS_LAMBDA_T,
         FAST_LAMBDA_T_MAX_ITERATIONS,
         FAST_LAMBDA_T_MAX_OBSERVED,
         FAST_MULTICHANNEL_LAMBDA_T,
@@ -315,8 +316,8 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "the channels change more than the pixels, as multispectral bands do; the "
              "bench's videos and cubes do not), and from "
              f"{FAST_SEPARATE_HEADS_MIN_CHANNELS} channels on three separate networks "
-             "instead of the shared trunk, which keeps λ_t = "
-             f"{FAST_MULTICHANNEL_LAMBDA_T:g} only in runs of fewer than "
+             "instead of the shared trunk, on which fewer smooth channels get λ_t = "
+             f"{FAST_FEW_CHANNELS_LAMBDA_T:g} in runs of fewer than "
              f"{FAST_LAMBDA_T_MAX_ITERATIONS} iterations; for cloud removal "
              f"{FAST_DECLOUD_ITERATIONS} iterations instead of the bench's "
              f"{get_settings('decloud', 'fast', additions=False).iterations}).", ""]
