@@ -639,10 +639,32 @@ def _crops(by_method: dict[str, list[dict[str, Any]]], previews: Path, path: Pat
         panels.append(("ground truth", read_image(truth).data))
     if len(panels) < 2:
         return None
+    if truth.exists() and first["spec"]["case"]["dataset"] in _STRETCHED:
+        panels = _stretched(panels)
     h, w = panels[0][1].shape[:2]
     crop = (slice(h // 4, h // 4 + h // 2), slice(w // 4, w // 4 + w // 2))
     side_by_side([(t, a[crop]) for t, a in panels], path, title=title[:100])
     return path
+
+
+#: Datasets whose previews are bands of reflectance, stored on the [0, 1] scale of every
+#: method (the runner's previews) and so nearly black (cloud-removal scenes read 0.02-0.3):
+#: their crop figures share one linear stretch.
+_STRETCHED = ("hsi", "decloud")
+
+
+def _stretched(panels: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """Every panel mapped by the linear stretch of the last (the ground truth): its 1st and
+    99th percentiles to 0 and 1, the usual display of multiband pictures, one for all, so
+    that a difference in colour is still a difference in value.
+
+    >>> truth = np.arange(101, dtype=np.uint8)[None]  # percentiles 1 and 99: 1 and 99
+    >>> [float(p.max()) for _, p in _stretched([("result", truth // 2), ("truth", truth)])]
+    [0.5, 1.0]
+    """
+    lo, hi = (float(v) for v in np.percentile(panels[-1][1], (1, 99)))
+    scale = hi - lo if hi > lo else 1.0
+    return [(t, np.clip((a.astype(np.float64) - lo) / scale, 0, 1)) for t, a in panels]
 
 
 def _gradient_maps(by_method: dict[str, list[dict[str, Any]]], previews: Path,
