@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/warm_weights.py --out src/pyngr/data/fast_rgb_inpaint.pt
     python benchmarks/warm_weights.py --image astronaut --rate 0.3 --out /tmp/w.pt
+    python benchmarks/warm_weights.py --grey --out /tmp/grey.pt   # for grey images (tried)
 """
 
 from __future__ import annotations
@@ -55,18 +56,26 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=1500)
     ap.add_argument("--mask-seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--grey", action="store_true",
+                    help="fit on the image's grey version (luminance): weights for grey images")
     args = ap.parse_args()
     img = _image(args.image)
+    if args.grey:
+        from skimage.color import rgb2gray
+
+        img = np.round(rgb2gray(img) * 255).astype(np.uint8)
     mask = random_mask(img.shape, args.rate, seed=args.mask_seed)
+    channels = 1 if img.ndim == 2 else img.shape[2]
     # from random weights: the preset's default would start from the bundled file itself
-    settings = get_settings("inpaint", "fast", channels=3).replace(iterations=args.iterations,
-                                                                   init_weights=None)
+    settings = get_settings("inpaint", "fast", channels=channels).replace(
+        iterations=args.iterations, init_weights=None)
     t0 = time.perf_counter()
     res = pyngr.inpaint(np.where(mask, img, 0).astype(img.dtype), mask, settings=settings,
                         device=args.device, ground_truth=img, full_output=True)
     wall = time.perf_counter() - t0
     torch.save(res.network_state, args.out)
-    meta = {"image": IMAGES[args.image], "shape": list(img.shape), "rate": args.rate,
+    meta = {"image": IMAGES[args.image] + (", grey (luminance)" if args.grey else ""),
+            "shape": list(img.shape), "rate": args.rate,
             "mask_seed": args.mask_seed, "settings": res.settings.to_dict(),
             "wall_time_s": round(wall, 1), "device": args.device,
             "psnr_final": res.metrics.get("psnr"), "torch": torch.__version__,
