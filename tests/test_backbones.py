@@ -413,6 +413,37 @@ def test_fast_rgb_inpainting_starts_from_the_bundled_weights():
     assert grey.history.warm_start is None
 
 
+def test_fast_four_channel_inpainting_starts_from_the_adapted_bundled_weights():
+    """``fast`` inpainting of 4 channels loads the RGB weights fitted to 4 channels (known
+    answer: the first network output is the adapted network's on the run's input); grey, 2
+    and 5 channels start from random weights."""
+    from pyngr.data import bundled_weights
+    from pyngr.networks import adapt_channels
+    from pyngr.presets import FAST_WARM_START_CHANNELS
+
+    assert FAST_WARM_START_CHANNELS == (3, 4)
+    assert [get_settings("inpaint", "fast", channels=c).init_weights for c in (1, 2, 3, 4, 5)] \
+        == [None, None, "pyngr:auto", "pyngr:auto", None]
+    assert get_settings("inpaint", "fast", channels=4, additions=False).init_weights is None
+    rng = np.random.default_rng(0)
+    img = rng.random((24, 24, 4)).astype(np.float32)
+    mask = rng.random(img.shape) < 0.2
+    s = get_settings("inpaint", "fast", channels=4, observed=0.2).replace(iterations=1)
+    s = s.replace(network=dataclasses.replace(s.network, input_noise=0.0))
+    maps: list[np.ndarray] = []
+    r = pyngr.inpaint(img, mask, settings=s, device="cpu", full_output=True,
+                      callback=lambda i: maps.append(i.gradient_maps()))
+    assert r.history.warm_start == "pyngr:fast_rgb_inpaint/adapted"
+    adapted = GradientNetwork(4, 24, 24, s.network, seed=1)
+    rgb = torch.load(bundled_weights("pyngr:fast_rgb_inpaint"), weights_only=True)
+    adapted.load_state_dict(adapt_channels(rgb, adapted))
+    with torch.no_grad():
+        expected = adapted(first_input(adapted, s.seed)).numpy()
+    np.testing.assert_allclose(maps[0], expected, rtol=1e-5, atol=1e-6)
+    assert pyngr.inpaint(img, mask, iterations=1, device="cpu", full_output=True
+                         ).history.warm_start == "pyngr:fast_rgb_inpaint/adapted"  # as shipped
+
+
 def test_bundled_weights_errors_are_one_line():
     img, mask = data()
     s = tiny_settings(iterations=1)
@@ -421,6 +452,52 @@ def test_bundled_weights_errors_are_one_line():
     with pytest.raises(InputError, match="init_weights=null") as err:
         pyngr.inpaint(img, mask, settings=s.replace(init_weights="pyngr:fast_rgb_inpaint"),
                       device="cpu")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("channels,heads", [(6, "shared"), (6, "separate"), (3, "separate")])
+def test_adapted_weights_compute_the_rgb_networks_mean_gradient_maps(channels, heads):
+    """Known answer for :func:`adapt_channels`: fed the RGB network's input with channel j
+    spread over the channels c = j mod 3 (each copy scaled to keep the sum), the adapted
+    network's features are the RGB network's, so each channel's gradient map m is the mean
+    of the RGB network's three maps m (one trunk, or separate networks one per map)."""
+    from pyngr.networks import adapt_channels
+
+    s = get_settings("inpaint", "fast", channels=3).network  # the bundled weights' network
+    rgb = GradientNetwork(3, H, W, dataclasses.replace(s, width=8), seed=1)
+    net = GradientNetwork(channels, H, W, dataclasses.replace(s, width=8, heads=heads), seed=2)
+    net.load_state_dict(adapt_channels(rgb.state_dict(), net))
+    g3 = rgb.make_input(torch.Generator().manual_seed(0))
+    copies = torch.bincount(torch.arange(channels) % 3, minlength=3).float()
+    scale = (channels / 3) ** 0.5 / copies[torch.arange(channels) % 3]
+    g = g3[:, torch.arange(channels) % 3] * scale[None, :, None, None]
+    with torch.no_grad():
+        want = rgb(g3).mean(1, keepdim=True).expand(3, channels, H, W)
+        got = net(g)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    assert got.std() > 1e-3  # not vacuous
+
+
+def test_bundled_weights_are_fitted_to_other_channel_counts_only_on_request():
+    """``"pyngr:auto"`` loads the RGB weights fitted to a ``fast`` network of another channel
+    count; an explicit ``"pyngr:fast_rgb_inpaint"`` does not fit one; the adapted name on
+    another width fails in one line."""
+    from pyngr.networks import warm_start_for
+
+    s = get_settings("inpaint", "fast", channels=3).network
+    assert warm_start_for(GradientNetwork(3, H, W, s), "pyngr:auto") == "pyngr:fast_rgb_inpaint"
+    for c, heads in ((1, "shared"), (4, "shared"), (7, "separate")):
+        net = GradientNetwork(c, H, W, dataclasses.replace(s, heads=heads))
+        assert warm_start_for(net, "pyngr:auto") == "pyngr:fast_rgb_inpaint/adapted"
+        before = params(net).clone()
+        load_network_state(net, "pyngr:fast_rgb_inpaint/adapted")
+        assert not torch.equal(params(net), before)
+        with pytest.raises(InputError, match="does not fit"):
+            load_network_state(net, "pyngr:fast_rgb_inpaint")
+    narrow = GradientNetwork(4, H, W, dataclasses.replace(s, width=8))
+    assert warm_start_for(narrow, "pyngr:auto") is None
+    with pytest.raises(InputError, match="cannot be fitted") as err:
+        load_network_state(narrow, "pyngr:fast_rgb_inpaint/adapted")
     assert "\n" not in str(err.value)
 
 

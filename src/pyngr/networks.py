@@ -49,6 +49,7 @@ torch.Size([3, 3, 20, 30])
 from __future__ import annotations
 
 import functools
+import math
 import os
 import pickle
 from collections.abc import Iterator, Mapping
@@ -58,7 +59,13 @@ from typing import IO, Any
 import torch
 from torch import nn
 
-from .data import AUTO_WEIGHTS, BUNDLED_PREFIX, FAST_RGB_WEIGHTS, bundled_weights
+from .data import (
+    ADAPTED_RGB_WEIGHTS,
+    AUTO_WEIGHTS,
+    BUNDLED_PREFIX,
+    FAST_RGB_WEIGHTS,
+    bundled_weights,
+)
 from .errors import InputError
 from .presets import ARCHITECTURES, NetworkSettings
 
@@ -635,6 +642,9 @@ def load_network_state(network: nn.Module,
     name = f"init_weights file {os.fspath(path)!r}" if isinstance(path, str | os.PathLike) \
         else "init_weights"
     hint = ""
+    adapt = path == ADAPTED_RGB_WEIGHTS
+    if adapt:
+        path = FAST_RGB_WEIGHTS
     if isinstance(path, str) and path.startswith(BUNDLED_PREFIX):  # "pyngr:fast_rgb_inpaint"
         name = f"bundled weights {path!r}"
         hint = "; init_weights=None (--set init_weights=null) starts from random weights"
@@ -651,6 +661,12 @@ def load_network_state(network: nn.Module,
         raise InputError(f"{name} does not hold a network state_dict (a mapping of names to "
                          "tensors, e.g. torch.save(result.network_state, path))")
     own = network.state_dict()
+    if adapt:
+        fitted = adapt_channels(state, network)
+        if fitted is None:
+            raise InputError(f"{name} cannot be fitted to the network (other architecture, "
+                             f"width or depth?){hint}")
+        state = fitted
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     if missing or unexpected:
@@ -675,25 +691,102 @@ def _file_shapes(path: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return tuple(sorted((k, tuple(v.shape)) for k, v in state.items()))
 
 
-def warm_start_for(network: nn.Module,
-                   init_weights: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
-    """What ``Settings.init_weights`` loads into ``network``: None (random initialisation),
-    the given file or bundled name, or for ``"pyngr:auto"`` (the ``fast`` preset's RGB
-    inpainting default) the bundled ``"pyngr:fast_rgb_inpaint"`` weights when they fit this
-    network (the ``fast`` network on 3 channels), else None.
+def adapt_channels(state: Mapping[str, torch.Tensor],
+                   network: nn.Module) -> dict[str, torch.Tensor] | None:
+    """``state``, the weights of a :class:`GradientNetwork` with one trunk on 3 channels
+    (the bundled ``"pyngr:fast_rgb_inpaint"``), fitted to ``network``: the same backbone,
+    width and depth on any channel count, with one trunk or three separate networks. None
+    where it cannot be fitted.
+
+    The layers that read the random input take input channel c from the file's channel
+    c mod 3, scaled by sqrt(3 / C), so that each feature's input keeps its variance (the
+    input is noise, one map per channel); the output rows of gradient map m (h, v, t) are,
+    for every channel, the mean of the file's rows of map m over its three channels (with
+    separate networks, network m gets those of map m); every other tensor is copied.
 
     Examples
     --------
+    >>> from pyngr.presets import NetworkSettings
+    >>> s = NetworkSettings(width=4, depth=2, heads="shared")
+    >>> rgb = GradientNetwork(3, 16, 16, s, seed=0).state_dict()
+    >>> grey = GradientNetwork(1, 16, 16, s, seed=1)
+    >>> grey.load_state_dict(adapt_channels(rgb, grey))
+    <All keys matched successfully>
+    >>> head = "nets.0.head.0.bias"
+    >>> torch.allclose(grey.state_dict()[head], rgb[head].reshape(3, 3).mean(1))
+    True
+    >>> apart = GradientNetwork(5, 16, 16, NetworkSettings(width=4, depth=2), seed=0)
+    >>> sorted({k.split(".")[1] for k in adapt_channels(rgb, apart)})  # three networks
+    ['0', '1', '2']
+    >>> wider = NetworkSettings(width=8, depth=2, heads="shared")
+    >>> print(adapt_channels(rgb, GradientNetwork(1, 16, 16, wider, seed=0)))
+    None
+    """
+    own = network.state_dict()
+    channels = int(getattr(network, "channels", 0))
+    if not channels or any(k.startswith("nets.1.") for k in state):  # not one trunk
+        return None
+    separate = len(getattr(network, "nets", ())) == 3
+    out: dict[str, torch.Tensor] = {}
+    for key, target in own.items():
+        parts = key.split(".")
+        if len(parts) < 3 or parts[0] != "nets":
+            return None
+        source = state.get(".".join(["nets", "0", *parts[2:]]))
+        if source is None:
+            return None
+        if parts[2] == "head" and source.shape[0] == 9 and source.shape[1:] == target.shape[1:]:
+            per_map = source.reshape(3, 3, *source.shape[1:]).mean(1)  # (map, ...)
+            rows = (per_map[int(parts[1])].expand(channels, *source.shape[1:]) if separate
+                    else per_map[:, None].expand(3, channels, *source.shape[1:]))
+            if rows.numel() != target.numel():
+                return None
+            out[key] = rows.reshape(target.shape).clone()
+        elif source.shape == target.shape:
+            out[key] = source.clone()
+        elif (source.ndim == 4 and source.shape[1] == 3 and target.shape[1] == channels
+              and source.shape[0] == target.shape[0] and source.shape[2:] == target.shape[2:]):
+            cyclic = torch.arange(channels) % 3
+            out[key] = source[:, cyclic] * math.sqrt(3 / channels)
+        else:
+            return None
+    return out
+
+
+def warm_start_for(network: nn.Module,
+                   init_weights: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """What ``Settings.init_weights`` loads into ``network``: None (random initialisation),
+    the given file or bundled name, or for ``"pyngr:auto"`` (the ``fast`` preset's
+    inpainting default) the bundled ``"pyngr:fast_rgb_inpaint"`` weights when they fit this
+    network (the ``fast`` network on 3 channels), else the same fitted to its channels,
+    ``"pyngr:fast_rgb_inpaint/adapted"`` (:func:`adapt_channels`), when they can be, else
+    None.
+
+    Examples
+    --------
+    >>> import dataclasses
     >>> from pyngr.presets import get_settings
     >>> s = get_settings("inpaint", "fast", channels=3)
     >>> s.init_weights
     'pyngr:auto'
     >>> warm_start_for(GradientNetwork(3, 32, 32, s.network, seed=0), s.init_weights)
     'pyngr:fast_rgb_inpaint'
-    >>> print(warm_start_for(GradientNetwork(1, 32, 32, s.network, seed=0), s.init_weights))
+    >>> warm_start_for(GradientNetwork(4, 32, 32, s.network, seed=0), s.init_weights)
+    'pyngr:fast_rgb_inpaint/adapted'
+    >>> other = dataclasses.replace(s.network, width=16)
+    >>> print(warm_start_for(GradientNetwork(3, 32, 32, other, seed=0), s.init_weights))
     None
     """
     if init_weights != AUTO_WEIGHTS:
         return init_weights
     own = tuple(sorted((k, tuple(v.shape)) for k, v in network.state_dict().items()))
-    return FAST_RGB_WEIGHTS if own == _file_shapes(bundled_weights(FAST_RGB_WEIGHTS)) else None
+    path = bundled_weights(FAST_RGB_WEIGHTS)
+    if own == _file_shapes(path):
+        return FAST_RGB_WEIGHTS
+    return ADAPTED_RGB_WEIGHTS if _adapts(path, network) else None
+
+
+def _adapts(path: str, network: nn.Module) -> bool:
+    """Whether the weights at ``path`` can be fitted to ``network`` (from their shapes)."""
+    shapes = {k: torch.empty(s, device="meta") for k, s in _file_shapes(path)}
+    return adapt_channels(shapes, network) is not None

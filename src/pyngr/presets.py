@@ -13,9 +13,10 @@ Presets (:func:`get_settings`):
     denoising. Hours per image on a CPU; minutes on a GPU.
 ``fast``
     Same ADMM and hyper-parameters, one lighter skip network with a shared trunk and three
-    heads, and fewer iterations. The default on CPU. For inpainting it also starts RGB
-    images from bundled weights, lets the input perturbation fade out where at least a
-    quarter of the entries are observed (``input_noise_schedule="auto"``), and weighs the
+    heads, and fewer iterations. The default on CPU. For inpainting it also starts images of
+    3 or 4 channels (RGB among them) from bundled weights fitted on an RGB image, lets the
+    input perturbation fade out where at least a quarter of the entries are observed
+    (``input_noise_schedule="auto"``), and weighs the
     channel gradient of sparsely observed multichannel images by λ_t = 100 where their
     channels change slowly (video, HSI) and it uses separate networks, by 0.5 where they are
     fewer (with the trunk, in runs under 2000 iterations) or change fast (multispectral
@@ -246,9 +247,12 @@ class Settings:
     before the first iteration. It must come from a network with the same architecture, width,
     depth, heads and channel count; the image size may differ. None: random initialisation.
     ``"pyngr:fast_rgb_inpaint"`` names the bundled weights of the ``fast`` RGB inpainting
-    network fitted on another image (:mod:`pyngr.data`); ``"pyngr:auto"``, the ``fast``
-    preset's RGB inpainting default, loads them when they fit the network and starts from
-    random weights otherwise (a changed width or depth, another channel count).
+    network fitted on another image (:mod:`pyngr.data`), ``"pyngr:fast_rgb_inpaint/adapted"``
+    the same fitted to another channel count or to separate networks
+    (:func:`pyngr.networks.adapt_channels`); ``"pyngr:auto"``, the ``fast`` preset's
+    inpainting default for :data:`FAST_WARM_START_CHANNELS` channels, loads the first where
+    it fits the network, else the second where it can be fitted, and starts from random
+    weights otherwise (a changed width, depth or backbone).
 
     ``tile`` (pixels per side) restores the image in overlapping ``tile``×``tile`` tiles,
     each as an image of its own, blended over ``tile_overlap`` pixels
@@ -393,6 +397,17 @@ FAST_ROUGH_LAMBDA_T = 0.5
 #: 22.29, of akiyo 24.80 → 26.37 (validation), of claire 24.46 → 28.04 (test). Not
 #: measured from 2000 iterations on, where the paper's 5 stays.
 FAST_FEW_CHANNELS_LAMBDA_T = 0.5
+#: The `fast` preset's inpainting starts networks of these channel counts from the bundled
+#: RGB weights (``init_weights="pyngr:auto"``): as fitted on 3 channels, fitted to the others
+#: (``"pyngr:fast_rgb_inpaint/adapted"``, :func:`pyngr.networks.adapt_channels`). Measured
+#: on 4 channels at 10% sampling, 1500 iterations, trunk, λ_t 0.5 (``benchmarks/
+#: few_channels.py --set init_weights=...``; random → adapted, dB): the first 4 frames of
+#: hall 26.60 → 28.82 and of akiyo 29.37 → 31.96, CBERS-4's 4 bands 43.35 → 43.85, 4
+#: Indian Pines bands 25.06 → 25.29 (validation); then claire's first 4 frames (test)
+#: 31.85 → 33.56. Grey images keep random weights: hall's and akiyo's first frame +0.17 and
+#: -0.14 (validation; weights fitted on a grey image instead, +0.18 and +0.18), claire's
+#: first frame -0.30 (test, run afterwards); 2 channels are not measured and keep them too.
+FAST_WARM_START_CHANNELS = (3, 4)
 #: The `fast` preset's cloud removal runs this many iterations instead of its 1500: at 1500
 #: every run measured was still climbing. Chosen on validation scenes the report's Sentinel-2
 #: case does not use (Landsat-5, 9 channels, and CBERS-4, 12, each under the PLRR medium and
@@ -567,8 +582,10 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
             if channels >= FAST_SEPARATE_HEADS_MIN_CHANNELS:
                 net = dataclasses.replace(net, heads="separate")
             sparse = observed is None or observed < FAST_LAMBDA_T_MAX_OBSERVED
-            if channels == 3:
+            if channels in FAST_WARM_START_CHANNELS:
                 init_weights = AUTO_WEIGHTS
+            if channels == 3:
+                pass  # the paper's RGB λ_t
             elif sparse and roughness is not None and roughness >= FAST_ROUGH_CHANNELS_MIN:
                 admm = dataclasses.replace(admm, lambda_t=FAST_ROUGH_LAMBDA_T)
             elif sparse and net.heads == "separate":

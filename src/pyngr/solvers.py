@@ -586,7 +586,8 @@ def run_admm(
     :meth:`IterationInfo.gradient_maps` is the network output F of the iteration.
     With ``settings.init_weights`` the network's weights are first replaced by the saved
     ``state_dict`` (warm start; :func:`pyngr.networks.load_network_state`; ``"pyngr:auto"``:
-    the bundled ``fast`` RGB weights where they fit, :func:`pyngr.networks.warm_start_for`).
+    the bundled ``fast`` RGB weights where they fit or can be fitted,
+    :func:`pyngr.networks.warm_start_for`).
     The network is trained in place: after the run it holds the final weights.
     With ``checkpoint`` (:class:`pyngr.checkpoint.Checkpointing`) the run resumes from its
     file when there is one, saves its state there as asked, and may stop early with

@@ -125,7 +125,8 @@ SHIPPED_ROW = "ngr (fast as shipped)"
 
 def as_shipped(record: dict[str, Any]) -> bool:
     """Whether an inpainting or cloud-removal run's settings are exactly those a user of the
-    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for RGB,
+    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for 3 or 4
+    channels,
     the input perturbation schedule its ``"auto"`` rule picks for the observation;
     ``pyngr.decloud``: its iteration budget), up to the seed and engine options. The bench's own
     ``fast`` runs start from random weights with a constant perturbation, as the paper's
@@ -138,7 +139,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
     of versions with other settings fields never match (but those from before the schedule
     existed had a constant one). A run that named the preset's own iteration count is one of
     these; another count is not."""
-    from ..data import AUTO_WEIGHTS, FAST_RGB_WEIGHTS
+    from ..data import ADAPTED_RGB_WEIGHTS, AUTO_WEIGHTS, FAST_RGB_WEIGHTS
     from ..presets import get_settings
     from ..solvers import schedule_for_fraction
 
@@ -150,6 +151,7 @@ def as_shipped(record: dict[str, Any]) -> bool:
         return False
     case = spec["case"]
     sampled = case["degradation"] == "random" and isinstance(case["level"], (int, float))
+    channels = 3
     if task == "decloud":  # no channel or observation rule: its additions are its budget
         want = get_settings("decloud", "fast").to_dict()
     else:
@@ -165,8 +167,8 @@ def as_shipped(record: dict[str, Any]) -> bool:
         return False
     got = {**s, "seed": want["seed"],
            "network": {**(s.get("network") or {})}}
-    if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's RGB network
-        want["init_weights"] = FAST_RGB_WEIGHTS
+    if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's network
+        want["init_weights"] = FAST_RGB_WEIGHTS if channels == 3 else ADAPTED_RGB_WEIGHTS
     if got.get("init_weights") == AUTO_WEIGHTS:
         got["init_weights"] = want["init_weights"]
     for k in ENGINE_OPTIONS:

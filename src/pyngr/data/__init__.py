@@ -16,15 +16,19 @@ from importlib.resources import files
 import numpy as np
 from PIL import Image
 
-__all__ = ["AUTO_WEIGHTS", "BUNDLED_PREFIX", "FAST_RGB_WEIGHTS", "bundled_weights",
-           "demo_image", "demo_image_path"]
+__all__ = ["ADAPTED_RGB_WEIGHTS", "AUTO_WEIGHTS", "BUNDLED_PREFIX", "FAST_RGB_WEIGHTS",
+           "bundled_weights", "demo_image", "demo_image_path"]
 
 #: ``Settings.init_weights`` values starting with this name a bundled weights file.
 BUNDLED_PREFIX = "pyngr:"
 #: The ``fast`` preset's RGB inpainting network fitted on chelsea (see above).
 FAST_RGB_WEIGHTS = "pyngr:fast_rgb_inpaint"
-#: ``init_weights`` of the ``fast`` RGB inpainting preset: FAST_RGB_WEIGHTS when they fit
-#: the network, else random weights (:func:`pyngr.networks.warm_start_for`).
+#: FAST_RGB_WEIGHTS fitted to a network of another channel count (one trunk or separate
+#: networks of the same width and depth; :func:`pyngr.networks.adapt_channels`).
+ADAPTED_RGB_WEIGHTS = "pyngr:fast_rgb_inpaint/adapted"
+#: ``init_weights`` of the ``fast`` inpainting preset: FAST_RGB_WEIGHTS when they fit the
+#: network, else ADAPTED_RGB_WEIGHTS when they can be fitted to it, else random weights
+#: (:func:`pyngr.networks.warm_start_for`).
 AUTO_WEIGHTS = "pyngr:auto"
 _WEIGHTS = ("fast_rgb_inpaint",)
 
