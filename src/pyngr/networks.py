@@ -624,8 +624,10 @@ def load_network_state(network: nn.Module,
     The file must hold the ``state_dict`` of a network with the same architecture, width,
     depth and channel counts (the image size may differ: the weights do not depend on it), as
     ``Result.network_state`` of an earlier run. ``path`` may also name bundled weights,
-    ``"pyngr:fast_rgb_inpaint"`` (:func:`pyngr.data.bundled_weights`). Every problem raises
-    a one-line :class:`~pyngr.errors.InputError`.
+    ``"pyngr:fast_rgb_inpaint"`` (:func:`pyngr.data.bundled_weights`), or
+    ``"pyngr:fast_rgb_inpaint/adapted"``: those fitted to ``network``'s channel count or
+    separate networks (:func:`adapt_channels`). Every problem raises a one-line
+    :class:`~pyngr.errors.InputError`.
 
     Examples
     --------
