@@ -584,14 +584,14 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
             sparse = observed is None or observed < FAST_LAMBDA_T_MAX_OBSERVED
             if channels in FAST_WARM_START_CHANNELS:
                 init_weights = AUTO_WEIGHTS
-            if channels == 3:
-                pass  # the paper's RGB λ_t
-            elif sparse and roughness is not None and roughness >= FAST_ROUGH_CHANNELS_MIN:
-                admm = dataclasses.replace(admm, lambda_t=FAST_ROUGH_LAMBDA_T)
-            elif sparse and net.heads == "separate":
-                admm = dataclasses.replace(admm, lambda_t=FAST_MULTICHANNEL_LAMBDA_T)
-            elif sparse and n < FAST_LAMBDA_T_MAX_ITERATIONS:
-                admm = dataclasses.replace(admm, lambda_t=FAST_FEW_CHANNELS_LAMBDA_T)
+            if channels != 3 and sparse:  # RGB keeps the paper's λ_t, as do dense observations
+                rough = roughness is not None and roughness >= FAST_ROUGH_CHANNELS_MIN
+                if rough:
+                    admm = dataclasses.replace(admm, lambda_t=FAST_ROUGH_LAMBDA_T)
+                elif net.heads == "separate":
+                    admm = dataclasses.replace(admm, lambda_t=FAST_MULTICHANNEL_LAMBDA_T)
+                elif n < FAST_LAMBDA_T_MAX_ITERATIONS:
+                    admm = dataclasses.replace(admm, lambda_t=FAST_FEW_CHANNELS_LAMBDA_T)
     return Settings(task=task, preset=preset, iterations=n, admm=admm,  # type: ignore[arg-type]
                     network=net, optimizer=opt, init_weights=init_weights,
                     selection=_SELECTION[task] if preset == "paper" or task == "denoise"
