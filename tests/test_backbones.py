@@ -415,15 +415,15 @@ def test_fast_rgb_inpainting_starts_from_the_bundled_weights():
 
 def test_fast_four_channel_inpainting_starts_from_the_adapted_bundled_weights():
     """``fast`` inpainting of 4 channels loads the RGB weights fitted to 4 channels (known
-    answer: the first network output is the adapted network's on the run's input); grey, 2
-    and 5 channels start from random weights."""
+    answer: the first network output is the adapted network's on the run's input), of 6 those
+    fitted to its separate networks; grey, 2 and 10 channels start from random weights."""
     from pyngr.data import bundled_weights
     from pyngr.networks import adapt_channels
     from pyngr.presets import FAST_WARM_START_CHANNELS
 
-    assert FAST_WARM_START_CHANNELS == (3, 4)
-    assert [get_settings("inpaint", "fast", channels=c).init_weights for c in (1, 2, 3, 4, 5)] \
-        == [None, None, "pyngr:auto", "pyngr:auto", None]
+    assert FAST_WARM_START_CHANNELS == tuple(range(3, 10))
+    assert [get_settings("inpaint", "fast", channels=c).init_weights for c in (1, 2, 3, 4, 9, 10)] \
+        == [None, None, "pyngr:auto", "pyngr:auto", "pyngr:auto", None]
     assert get_settings("inpaint", "fast", channels=4, additions=False).init_weights is None
     rng = np.random.default_rng(0)
     img = rng.random((24, 24, 4)).astype(np.float32)
@@ -442,6 +442,17 @@ def test_fast_four_channel_inpainting_starts_from_the_adapted_bundled_weights():
     np.testing.assert_allclose(maps[0], expected, rtol=1e-5, atol=1e-6)
     assert pyngr.inpaint(img, mask, iterations=1, device="cpu", full_output=True
                          ).history.warm_start == "pyngr:fast_rgb_inpaint/adapted"  # as shipped
+    six = rng.random((16, 16, 6)).astype(np.float32)
+    r6 = pyngr.inpaint(six, rng.random(six.shape) < 0.2, iterations=1, device="cpu",
+                       full_output=True)
+    assert (r6.settings.network.heads, r6.history.warm_start) == (
+        "separate", "pyngr:fast_rgb_inpaint/adapted")
+    apart = GradientNetwork(6, 16, 16, r6.settings.network, seed=1)
+    apart.load_state_dict(adapt_channels(rgb, apart))
+    head = "nets.1.head.0.weight"  # the v-map network's output layer, as loaded
+    torch.testing.assert_close(apart.state_dict()[head],
+                               rgb["nets.0.head.0.weight"][3:6].mean(0, keepdim=True)
+                               .expand(6, -1, -1, -1))
 
 
 def test_bundled_weights_errors_are_one_line():

@@ -125,7 +125,7 @@ SHIPPED_ROW = "ngr (fast as shipped)"
 
 def as_shipped(record: dict[str, Any]) -> bool:
     """Whether an inpainting or cloud-removal run's settings are exactly those a user of the
-    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for 3 or 4
+    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for 3 to 9
     channels,
     the input perturbation schedule its ``"auto"`` rule picks for the observation;
     ``pyngr.decloud``: its iteration budget), up to the seed and engine options. The bench's own
