@@ -102,7 +102,7 @@ def main() -> None:
                    "case": f"{what} {clean.shape}, SR {a.rate:.0%}", "heads": heads,
                    "set": a.set, "psnr": round(m["psnr"], 2),
                    "lambda_t": res.settings.admm.lambda_t,
-                   "warm_start": res.settings.init_weights is not None,
+                   "warm_start": res.history.warm_start is not None,  # what was loaded
                    "iterations": res.settings.iterations, "wall_s": round(wall, 1),
                    "roughness": None if rough is None else round(rough, 3),
                    "date": time.strftime("%Y-%m-%d"),
