@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 import pyngr
+from pyngr.bench.runner import to_unit
 from pyngr.degradations import deadline_mask, mixed_noise, random_mask
 from pyngr.figures import psnr_curve, side_by_side
 from pyngr.io import read_image
@@ -124,10 +125,6 @@ CASES: dict[str, Case] = {
 }
 
 
-def _unit(a: np.ndarray) -> np.ndarray:
-    return a / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
-
-
 def run_case(name: str, data: Path, preset: str, iterations: int | None, device: str,
              monitor_every: int) -> dict[str, Any]:
     task, kwargs, gt, mask, note = CASES[name](data)
@@ -136,7 +133,7 @@ def run_case(name: str, data: Path, preset: str, iterations: int | None, device:
     res = fn(**kwargs, preset=preset, iterations=iterations, device=device, progress=True,
              ground_truth=gt, monitor_every=monitor_every, full_output=True)
     wall = time.perf_counter() - start
-    out, ref = _unit(res.image), _unit(gt)
+    out, ref = to_unit(res.image, gt), to_unit(gt, gt)  # as the bench scores
     names = ("psnr", "ssim", "sam", "ergas") if out.ndim == 3 and out.shape[2] > 1 else (
         "psnr", "ssim")
     metrics = {"whole_image": evaluate(out, ref, metrics=names)}

@@ -34,7 +34,7 @@ import torch
 
 import pyngr
 from pyngr.bench.datasets import load_case
-from pyngr.bench.runner import _to_unit
+from pyngr.bench.runner import to_unit
 from pyngr.bench.specs import Case
 from pyngr.metrics import evaluate
 from pyngr.presets import get_settings, override, parse_override
@@ -90,7 +90,7 @@ def run(name: str, lambda_t: float, iterations: int, extra: dict[str, Any] | Non
     res = pyngr.inpaint(image, mask, settings=s, full_output=True, **monitor)
     wall = time.perf_counter() - t0
     # scored as `ngr bench` scores (its conversion to [0, 1] floats)
-    psnr = evaluate(_to_unit(res.image, loaded.truth), _to_unit(loaded.truth, loaded.truth),
+    psnr = evaluate(to_unit(res.image, loaded.truth), to_unit(loaded.truth, loaded.truth),
                     metrics=("psnr",))["psnr"]
     return {"case": name, "split": split, "data": f"{dataset}/{item}", "degradation": degradation,
             "level": level, "shape": list(image.shape), "observed": round(float(np.mean(mask)), 4),

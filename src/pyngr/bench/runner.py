@@ -89,7 +89,18 @@ def _gradient_saver(folder: Path, key: str, at: set[int]) -> Any:
     return callback
 
 
-def _to_unit(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+def to_unit(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` as float64 on the [0, 1] scale the bench scores on: 8-bit data (``like`` is
+    uint8) divided by 255, float data clipped to [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_unit(np.array([0, 255], np.uint8), np.zeros(1, np.uint8)).tolist()
+    [0.0, 1.0]
+    >>> to_unit(np.array([-0.5, 0.25, 1.5]), np.zeros(1)).tolist()
+    [0.0, 0.25, 1.0]
+    """
     if like.dtype == np.uint8:
         return a.astype(np.float64) / 255.0
     return np.clip(a.astype(np.float64), 0, 1)
@@ -201,7 +212,7 @@ def _record(spec: RunSpec, case: Any, res: Any, wall: float, dev: str,
     """The store record of a finished run (and its preview pictures)."""
     import pyngr
 
-    out, ref = _to_unit(res.image, case.truth), _to_unit(case.truth, case.truth)
+    out, ref = to_unit(res.image, case.truth), to_unit(case.truth, case.truth)
     multi = out.ndim == 3 and out.shape[2] > 1
     names = ("psnr", "ssim", "sam", "ergas") if multi else ("psnr", "ssim")
     metrics = {"whole_image": evaluate(out, ref, metrics=names)}
