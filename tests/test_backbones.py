@@ -416,14 +416,15 @@ def test_fast_rgb_inpainting_starts_from_the_bundled_weights():
 def test_fast_four_channel_inpainting_starts_from_the_adapted_bundled_weights():
     """``fast`` inpainting of 4 channels loads the RGB weights fitted to 4 channels (known
     answer: the first network output is the adapted network's on the run's input), of 6 those
-    fitted to its separate networks; grey, 2 and 10 channels start from random weights."""
+    fitted to its separate networks; grey and 2 channels start from random weights, 10 and 224
+    from the adapted ones."""
     from pyngr.data import bundled_weights
     from pyngr.networks import adapt_channels
-    from pyngr.presets import FAST_WARM_START_CHANNELS
+    from pyngr.presets import FAST_WARM_START_MIN_CHANNELS
 
-    assert FAST_WARM_START_CHANNELS == tuple(range(3, 10))
-    assert [get_settings("inpaint", "fast", channels=c).init_weights for c in (1, 2, 3, 4, 9, 10)] \
-        == [None, None, "pyngr:auto", "pyngr:auto", "pyngr:auto", None]
+    assert FAST_WARM_START_MIN_CHANNELS == 3
+    assert [get_settings("inpaint", "fast", channels=c).init_weights
+            for c in (1, 2, 3, 4, 9, 10, 224)] == [None, None] + ["pyngr:auto"] * 5
     assert get_settings("inpaint", "fast", channels=4, additions=False).init_weights is None
     rng = np.random.default_rng(0)
     img = rng.random((24, 24, 4)).astype(np.float32)

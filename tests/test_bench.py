@@ -479,12 +479,15 @@ def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
     assert not as_shipped(rec("bird", 0.5, 0, warm, "constant"))  # auto picks linear at 50%
     assert not as_shipped(rec("bird", 0.1, 0, warm, "linear"))
     assert not as_shipped(rec("bird", 0.1, 0, None, "constant"))  # random weights: the bench's
-    assert as_shipped(rec("cube", 0.1, 0, None, "constant", channels=31))  # no warm start
+    adapted = "pyngr:fast_rgb_inpaint/adapted"  # what the cube's "pyngr:auto" loads
+    assert as_shipped(rec("cube", 0.1, 0, adapted, "constant", channels=31))
+    assert as_shipped(rec("cube", 0.1, 0, "pyngr:auto", "constant", channels=31))
+    assert not as_shipped(rec("cube", 0.1, 0, None, "constant", channels=31))  # random
     assert not as_shipped(rec("cube", 0.1, 0, warm, "constant", channels=31))
-    paper_weight = rec("cube", 0.1, 0, None, "constant", channels=31)
+    paper_weight = rec("cube", 0.1, 0, adapted, "constant", channels=31)
     paper_weight["settings"]["admm"]["lambda_t"] = 5.0  # the bench's, not the preset's 100
     assert not as_shipped(paper_weight)
-    dense = rec("cube", 0.9, 0, None, "linear", channels=31)  # 90% observed: the paper's λ_t
+    dense = rec("cube", 0.9, 0, adapted, "linear", channels=31)  # 90% observed: the paper's λ_t
     assert dense["settings"]["admm"]["lambda_t"] == 100.0 and not as_shipped(dense)
     dense["settings"]["admm"]["lambda_t"] = 5.0
     assert as_shipped(dense)
@@ -499,7 +502,7 @@ def test_report_gathers_runs_of_the_shipped_fast_preset_in_one_row() -> None:
     assert as_shipped(named)
     named["spec"]["iterations"] = named["settings"]["iterations"] = 3000
     assert not as_shipped(named)
-    trunk = rec("cube", 0.1, 0, None, "constant", channels=31)  # before separate networks
+    trunk = rec("cube", 0.1, 0, adapted, "constant", channels=31)  # before separate networks
     trunk["settings"]["network"]["heads"] = "shared"
     assert not as_shipped(trunk)
     # cloud removal: the preset's own budget is what a user gets, the bench's 1500 is not

@@ -14,7 +14,7 @@ Presets (:func:`get_settings`):
 ``fast``
     Same ADMM and hyper-parameters, one lighter skip network with a shared trunk and three
     heads, and fewer iterations. The default on CPU. For inpainting it also starts images of
-    3 to 9 channels (RGB among them) from bundled weights fitted on an RGB image, lets the
+    3 channels or more (RGB among them) from bundled weights fitted on an RGB image, lets the
     input perturbation fade out where at least a quarter of the entries are observed
     (``input_noise_schedule="auto"``), and weighs the
     channel gradient of sparsely observed multichannel images by λ_t = 100 where their
@@ -250,9 +250,9 @@ class Settings:
     network fitted on another image (:mod:`pyngr.data`), ``"pyngr:fast_rgb_inpaint/adapted"``
     the same fitted to another channel count or to separate networks
     (:func:`pyngr.networks.adapt_channels`); ``"pyngr:auto"``, the ``fast`` preset's
-    inpainting default for :data:`FAST_WARM_START_CHANNELS` channels, loads the first where
-    it fits the network, else the second where it can be fitted, and starts from random
-    weights otherwise (a changed width, depth or backbone).
+    inpainting default from :data:`FAST_WARM_START_MIN_CHANNELS` channels on, loads the
+    first where it fits the network, else the second where it can be fitted, and starts
+    from random weights otherwise (a changed width, depth or backbone).
 
     ``tile`` (pixels per side) restores the image in overlapping ``tile``×``tile`` tiles,
     each as an image of its own, blended over ``tile_overlap`` pixels
@@ -397,23 +397,26 @@ FAST_ROUGH_LAMBDA_T = 0.5
 #: 22.29, of akiyo 24.80 → 26.37 (validation), of claire 24.46 → 28.04 (test). Not
 #: measured from 2000 iterations on, where the paper's 5 stays.
 FAST_FEW_CHANNELS_LAMBDA_T = 0.5
-#: The `fast` preset's inpainting starts networks of these channel counts from the bundled
-#: RGB weights (``init_weights="pyngr:auto"``): as fitted on 3 channels, fitted to the others
-#: (``"pyngr:fast_rgb_inpaint/adapted"``, :func:`pyngr.networks.adapt_channels`; from
-#: :data:`FAST_SEPARATE_HEADS_MIN_CHANNELS` on, each of the three separate networks gets the
-#: trunk's weights and its map's outputs). Measured at 10% sampling, 1500 iterations, the
-#: preset's λ_t (``benchmarks/few_channels.py --set init_weights=...``; random → adapted,
-#: dB): on 4 channels (trunk) the first 4 frames of hall 26.60 → 28.82 and of akiyo 29.37 →
-#: 31.96, CBERS-4's 4 bands 43.35 → 43.85, 4 Indian Pines bands 25.06 → 25.29 (validation),
-#: then claire's first 4 frames (test) 31.85 → 33.56; with separate networks the first 6
-#: frames of hall 31.51 → 31.97 and of akiyo 34.50 → 34.54, 8 Sentinel-2 bands 42.63 →
-#: 44.31 (validation), then 8 bands of the Pavia crop 34.28 → 35.67 and claire's first 6
-#: frames 32.91 → 32.95 (test). Not measured from 10 channels on (long clips, hyperspectral cubes),
-#: which keep random weights. Grey images keep them too: hall's and akiyo's first frame
-#: +0.17 and -0.14 (validation; weights fitted on a grey image instead, +0.18 and +0.18),
-#: claire's first frame -0.30 (test, run afterwards); 2 channels are not measured and keep
-#: them as well.
-FAST_WARM_START_CHANNELS = (3, 4, 5, 6, 7, 8, 9)
+#: The `fast` preset's inpainting starts networks of images of at least this many channels
+#: from the bundled RGB weights (``init_weights="pyngr:auto"``): as fitted on 3 channels,
+#: fitted to the others (``"pyngr:fast_rgb_inpaint/adapted"``,
+#: :func:`pyngr.networks.adapt_channels`; from :data:`FAST_SEPARATE_HEADS_MIN_CHANNELS` on,
+#: each of the three separate networks gets the trunk's weights and its map's outputs).
+#: Measured at 10% sampling, 1500 iterations, the preset's λ_t (``benchmarks/few_channels.py
+#: --set init_weights=...``; random → adapted, dB): on 4 channels (trunk) the first 4
+#: frames of hall 26.60 → 28.82 and of akiyo 29.37 → 31.96, CBERS-4's 4 bands 43.35 →
+#: 43.85, 4 Indian Pines bands 25.06 → 25.29 (validation), then claire's first 4 frames
+#: (test) 31.85 → 33.56; with separate networks the first 6 frames of hall 31.51 → 31.97
+#: and of akiyo 34.50 → 34.54, 8 Sentinel-2 bands 42.63 → 44.31 (validation), then 8
+#: bands of the Pavia crop 34.28 → 35.67 and claire's first 6 frames 32.91 → 32.95 (test);
+#: from 10 channels on (separate networks, λ_t 100) the first 10 frames of hall 34.85 →
+#: 35.74 and of akiyo 36.97 → 37.28, akiyo's 30 frames 34.98 → 34.55, the whole Indian
+#: Pines cube (224 bands) 36.86 → 45.09 (validation), then claire's first 10 frames
+#: 31.89 → 32.15 and the whole Pavia crop (102 bands) 43.75 → 45.59 (test). Grey
+#: images keep random weights: hall's and akiyo's first frame +0.17 and -0.14 (validation;
+#: weights fitted on a grey image instead, +0.18 and +0.18), claire's first frame -0.30
+#: (test, run afterwards); 2 channels are not measured and keep them as well.
+FAST_WARM_START_MIN_CHANNELS = 3
 #: The `fast` preset's cloud removal runs this many iterations instead of its 1500: at 1500
 #: every run measured was still climbing. Chosen on validation scenes the report's Sentinel-2
 #: case does not use (Landsat-5, 9 channels, and CBERS-4, 12, each under the PLRR medium and
@@ -588,7 +591,7 @@ def get_settings(task: str, preset: str = "fast", *, channels: int = 3,
             if channels >= FAST_SEPARATE_HEADS_MIN_CHANNELS:
                 net = dataclasses.replace(net, heads="separate")
             sparse = observed is None or observed < FAST_LAMBDA_T_MAX_OBSERVED
-            if channels in FAST_WARM_START_CHANNELS:
+            if channels >= FAST_WARM_START_MIN_CHANNELS:
                 init_weights = AUTO_WEIGHTS
             if channels != 3 and sparse:  # RGB keeps the paper's λ_t, as do dense observations
                 rough = roughness is not None and roughness >= FAST_ROUGH_CHANNELS_MIN

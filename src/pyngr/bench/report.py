@@ -125,9 +125,8 @@ SHIPPED_ROW = "ngr (fast as shipped)"
 
 def as_shipped(record: dict[str, Any]) -> bool:
     """Whether an inpainting or cloud-removal run's settings are exactly those a user of the
-    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start for 3 to 9
-    channels,
-    the input perturbation schedule its ``"auto"`` rule picks for the observation;
+    ``fast`` preset gets (``pyngr.inpaint(..., preset="fast")``: the bundled warm start from 3
+    channels on, the input perturbation schedule its ``"auto"`` rule picks for the observation;
     ``pyngr.decloud``: its iteration budget), up to the seed and engine options. The bench's own
     ``fast`` runs start from random weights with a constant perturbation, as the paper's
     experiments do (:func:`pyngr.bench.runner.build_settings`); runs that asked for the shipped
