@@ -284,6 +284,7 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
         FAST_MULTICHANNEL_LAMBDA_T,
         FAST_ROUGH_LAMBDA_T,
         FAST_SEPARATE_HEADS_MIN_CHANNELS,
+        FAST_WARM_START_MIN_CHANNELS,
         get_settings,
     )
 
@@ -309,7 +310,9 @@ def render(records: list[dict[str, Any]], paper_tables: Path | None = None,
              "brackets after its name. The bench runs NGR as the paper's experiments do "
              "(random initial weights, a constant input perturbation, the paper's λ_t); "
              f"*{SHIPPED_ROW}* gathers the runs whose settings are exactly what the `fast` "
-             "preset gives a user (for RGB inpainting the bundled warm start, and the "
+             "preset gives a user (for inpainting of "
+             f"{FAST_WARM_START_MIN_CHANNELS} channels or more the bundled warm start, "
+             "fitted to the channel count where it is not RGB, and the "
              "perturbation schedule its `auto` rule picks: linear where at least a quarter "
              "of the entries are observed; for multichannel inpainting "
              f"λ_t = {FAST_MULTICHANNEL_LAMBDA_T:g} where less than "
