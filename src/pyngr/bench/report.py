@@ -150,7 +150,6 @@ def as_shipped(record: dict[str, Any]) -> bool:
         return False
     case = spec["case"]
     sampled = case["degradation"] == "random" and isinstance(case["level"], (int, float))
-    channels = 3
     if task == "decloud":  # no channel or observation rule: its additions are its budget
         want = get_settings("decloud", "fast").to_dict()
     else:
@@ -162,12 +161,12 @@ def as_shipped(record: dict[str, Any]) -> bool:
             return False
         want = get_settings("inpaint", "fast", channels=channels,
                             observed=float(case["level"]) if sampled else None).to_dict()
+        if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's network
+            want["init_weights"] = FAST_RGB_WEIGHTS if channels == 3 else ADAPTED_RGB_WEIGHTS
     if spec.get("iterations") not in (None, want["iterations"]):  # asked for another count
         return False
     got = {**s, "seed": want["seed"],
            "network": {**(s.get("network") or {})}}
-    if want["init_weights"] == AUTO_WEIGHTS:  # what it loads into the preset's network
-        want["init_weights"] = FAST_RGB_WEIGHTS if channels == 3 else ADAPTED_RGB_WEIGHTS
     if got.get("init_weights") == AUTO_WEIGHTS:
         got["init_weights"] = want["init_weights"]
     for k in ENGINE_OPTIONS:
